@@ -1,0 +1,53 @@
+# Targets for building, testing and checking mqtt-check. `make help` is not a
+# target: run `bin/mqtt-check help` for the CLI, and read README.md for these.
+
+GO ?= go
+
+BIN := bin/mqtt-check
+
+# The version stamped into the binary: `git describe`, or "dev" outside a git
+# work tree or before the first commit.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+# Arguments `make run` passes to the binary. This becomes `run` (the
+# conformance suite against the embedded reference broker) once that
+# subcommand exists.
+RUN_ARGS ?= version
+
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
+
+# staticcheck, pinned; `go run pkg@version` builds it without touching go.mod.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build run test bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mqtt-check
+
+run: build
+	./$(BIN) $(RUN_ARGS)
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+fuzz:
+	GO='$(GO)' FUZZTIME='$(FUZZTIME)' ./scripts/fuzz.sh
+
+lint:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; \
+	fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+clean:
+	rm -rf bin
