@@ -52,6 +52,7 @@ func commandTable() []command {
 	return []command{
 		helpCommand(),
 		versionCommand(),
+		brokerCommand(),
 	}
 }
 
