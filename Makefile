@@ -21,7 +21,7 @@ FUZZTIME ?= 10s
 # staticcheck, pinned; `go run pkg@version` builds it without touching go.mod.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bench fuzz lint clean
+.PHONY: all build run test deps bench fuzz lint clean
 
 all: build
 
@@ -31,9 +31,13 @@ build:
 run: build
 	./$(BIN) $(RUN_ARGS)
 
-test:
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+# Third-party programs the tests use (mosquitto, mosquitto-clients).
+deps:
+	./scripts/install-deps.sh
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
