@@ -103,7 +103,7 @@ func decodeReasonTail(c *cursor, t Type, reason *byte, props *Properties) error 
 }
 
 // Reason codes defined for each packet type at level 5.
-var validReasons = map[Type]string{
+var validReasons = [16]string{
 	CONNACK:    "\x00\x80\x81\x82\x83\x84\x85\x86\x87\x88\x89\x8a\x8c\x90\x95\x97\x99\x9a\x9b\x9c\x9d\x9f",
 	PUBACK:     "\x00\x10\x80\x83\x87\x90\x91\x97\x99",
 	PUBREC:     "\x00\x10\x80\x83\x87\x90\x91\x97\x99",
@@ -115,7 +115,7 @@ var validReasons = map[Type]string{
 	AUTH:       "\x00\x18\x19",
 }
 
-var reasonRules = map[Type]rule{
+var reasonRules = [16]rule{
 	CONNACK: ruleReasonConnack, PUBACK: ruleReasonPuback, PUBREC: ruleReasonPubrec,
 	PUBREL: ruleReasonPubrel, PUBCOMP: ruleReasonPubcomp, SUBACK: ruleSubackCode,
 	UNSUBACK: ruleReasonUnsuback, DISCONNECT: ruleReasonDisconnect, AUTH: ruleReasonAuth,
@@ -124,8 +124,9 @@ var reasonRules = map[Type]rule{
 // ValidReason reports whether code is a defined level-5 reason code for
 // packet type t.
 func ValidReason(t Type, code byte) bool {
-	for i := 0; i < len(validReasons[t]); i++ {
-		if validReasons[t][i] == code {
+	codes := validReasons[t&0x0f]
+	for i := 0; i < len(codes); i++ {
+		if codes[i] == code {
 			return true
 		}
 	}

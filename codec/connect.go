@@ -72,18 +72,21 @@ func (p *Connect) flags() byte {
 
 // Append implements Packet. The protocol level written is p.ProtocolLevel
 // (or v when that is zero); the protocol name is p.ProtocolName, or the
-// level's own name when empty.
+// level's own name when nil (a non-nil empty name is written as it is, so
+// that a probe can send one).
 func (p *Connect) Append(dst []byte, v Version) ([]byte, error) {
 	lvl := p.ProtocolLevel
 	if lvl == 0 {
 		lvl = v.orDefault()
 	}
-	name := p.ProtocolName
-	var nameBuf [6]byte
-	if len(name) == 0 {
-		name = append(nameBuf[:0], lvl.ProtocolName()...)
+	name, defName := p.ProtocolName, ""
+	if name == nil {
+		defName = lvl.ProtocolName()
 	}
-	n := 2 + len(name) + 1 + 1 + 2 + 2 + len(p.ClientID)
+	if err := p.checkLengths(); err != nil {
+		return dst, err
+	}
+	n := 2 + len(name) + len(defName) + 1 + 1 + 2 + 2 + len(p.ClientID)
 	if lvl == V5 {
 		n += p.Properties.encodedLen()
 	}
@@ -103,7 +106,8 @@ func (p *Connect) Append(dst []byte, v Version) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	dst = appendString16(dst, name)
+	dst = appendUint16(dst, uint16(len(name)+len(defName)))
+	dst = append(append(dst, name...), defName...)
 	dst = append(dst, byte(lvl), p.flags())
 	dst = appendUint16(dst, p.KeepAlive)
 	if lvl == V5 {
@@ -126,6 +130,26 @@ func (p *Connect) Append(dst []byte, v Version) ([]byte, error) {
 	return dst, nil
 }
 
+// checkLengths refuses strings a two-byte length cannot describe.
+func (p *Connect) checkLengths() error {
+	const max = 0xffff
+	switch {
+	case len(p.ProtocolName) > max:
+		return errStringTooLong(CONNECT, "protocol name", len(p.ProtocolName))
+	case len(p.ClientID) > max:
+		return errStringTooLong(CONNECT, "client identifier", len(p.ClientID))
+	case len(p.WillTopic) > max:
+		return errStringTooLong(CONNECT, "will topic", len(p.WillTopic))
+	case len(p.WillPayload) > max:
+		return errStringTooLong(CONNECT, "will message", len(p.WillPayload))
+	case len(p.Username) > max:
+		return errStringTooLong(CONNECT, "user name", len(p.Username))
+	case len(p.Password) > max:
+		return errStringTooLong(CONNECT, "password", len(p.Password))
+	}
+	return nil
+}
+
 func (p *Connect) decode(d *Decoder, _ byte, body []byte) error {
 	c := cursor{b: body, d: d}
 	var err error
@@ -137,6 +161,10 @@ func (p *Connect) decode(d *Decoder, _ byte, body []byte) error {
 		return err
 	}
 	p.ProtocolLevel = Version(lvl)
+	if lvl == 0 {
+		// Append writes its version argument for a zero ProtocolLevel.
+		d.noncanonical = true
+	}
 	// The rules cited from here on are those of the level the client asked for.
 	d.curVersion = p.ProtocolLevel
 	if p.ProtocolLevel != V31 && p.ProtocolLevel != V311 && p.ProtocolLevel != V5 {
@@ -173,7 +201,7 @@ func (p *Connect) decode(d *Decoder, _ byte, body []byte) error {
 			return err
 		}
 	}
-	if p.WillQoS == 3 {
+	if p.WillFlag && p.WillQoS == 3 {
 		if err := d.violate("connect flags", "Will QoS 3", ruleWillQoS3); err != nil {
 			return err
 		}
@@ -278,6 +306,9 @@ func (p *Connack) decode(d *Decoder, _ byte, body []byte) error {
 	}
 	p.Properties.Reset()
 	if d.curVersion == V5 {
+		if err := d.checkReason(CONNACK, p.ReturnCode); err != nil {
+			return err
+		}
 		if err := p.Properties.decode(&c, CONNACK); err != nil {
 			return err
 		}

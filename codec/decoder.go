@@ -50,6 +50,9 @@ func ParseFixedHeader(b []byte) (FixedHeader, error) {
 	if len(b) < 2 {
 		return FixedHeader{}, ErrIncomplete
 	}
+	if b[1] < 0x80 {
+		return FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, RemainingLength: int(b[1]), HeaderLen: 2}, nil
+	}
 	x, n, st := readVarInt(b[1:])
 	h := FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f}
 	switch st {
@@ -70,8 +73,15 @@ func ParseFixedHeader(b []byte) (FixedHeader, error) {
 // bytes it used. The packet's byte fields alias b. It returns ErrIncomplete
 // if b does not yet hold the whole packet.
 func (d *Decoder) Decode(b []byte) (Packet, int, error) {
+	d.Violations = d.Violations[:0]
 	h, err := ParseFixedHeader(b)
 	if err != nil {
+		if e, ok := err.(*Error); ok {
+			// A fifth length byte: the level is the decoder's, and a
+			// four-byte form holds every value (MQTT-1.5.5-1 at 5.0).
+			e.Version = d.Version.orDefault()
+			e.Rules = ruleVarIntMinimal.ids(e.Version)
+		}
 		return nil, 0, err
 	}
 	if d.MaxPacketSize > 0 && h.PacketLen() > d.MaxPacketSize {
@@ -81,11 +91,16 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 		return nil, 0, ErrIncomplete
 	}
 	p, err := d.DecodeBody(h, b[h.HeaderLen:h.PacketLen()])
-	if err == nil && h.HeaderLen > 2 && h.RemainingLength < 1<<(7*(h.HeaderLen-2)) {
-		d.noncanonical = true
-		err = d.violate("remaining length", "variable byte integer not in its shortest form", ruleVarIntMinimal)
+	if err != nil {
+		return nil, h.PacketLen(), err
 	}
-	return p, h.PacketLen(), err
+	if h.HeaderLen > 2 && h.RemainingLength < 1<<(7*(h.HeaderLen-2)) {
+		d.noncanonical = true
+		if err := d.violate("remaining length", "variable byte integer not in its shortest form", ruleVarIntMinimal); err != nil {
+			return nil, h.PacketLen(), err
+		}
+	}
+	return p, h.PacketLen(), nil
 }
 
 func (d *Decoder) tooLarge(h FixedHeader) error {
@@ -100,6 +115,13 @@ func (d *Decoder) DecodeBody(h FixedHeader, body []byte) (Packet, error) {
 	d.noncanonical = false
 	d.cur = h.Type
 	d.curVersion = d.Version.orDefault()
+	if h.Type == PUBLISH && d.publish != nil {
+		// The hot path: no flags to check, the value exists.
+		if err := d.publish.decode(d, h.Flags, body); err != nil {
+			return nil, err
+		}
+		return d.publish, nil
+	}
 	var p Packet
 	switch h.Type {
 	case CONNECT:
@@ -163,10 +185,14 @@ func (d *Decoder) DecodeBody(h FixedHeader, body []byte) (Packet, error) {
 	default:
 		return nil, d.malformed("packet type", "reserved packet type 0")
 	}
-	if h.Type != PUBLISH && h.Flags != requiredFlags[h.Type] && d.curVersion != V31 {
-		// MQTT 3.1 let DUP/QoS bits vary on several packets; 3.1.1 and 5.0
-		// fix them (MQTT-2.2.2-1, MQTT-2.1.3-1).
+	if h.Type != PUBLISH && h.Flags != requiredFlags[h.Type] {
+		// The encoder writes the required flags, so other flags never
+		// re-encode to the same bytes. MQTT 3.1 let DUP/QoS bits vary on
+		// several packets; 3.1.1 and 5.0 fix them (MQTT-2.2.2-1,
+		// MQTT-2.1.3-1).
 		d.noncanonical = true
+	}
+	if h.Type != PUBLISH && h.Flags != requiredFlags[h.Type] && d.curVersion != V31 {
 		if err := d.violate("fixed header flags", "flags 0x"+strconv.FormatUint(uint64(h.Flags), 16)+
 			" where 0x"+strconv.FormatUint(uint64(requiredFlags[h.Type]), 16)+" is required", flagRule(h.Type)); err != nil {
 			return nil, err

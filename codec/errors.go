@@ -97,7 +97,8 @@ const (
 	ruleDupQoS0
 	ruleTopicWildcard
 	ruleTopicEmpty
-	ruleFilterSyntax
+	ruleFilterHash
+	ruleFilterPlus
 	ruleFilterEmpty
 	ruleProtocolName
 	ruleConnectReserved
@@ -117,6 +118,11 @@ const (
 	ruleWillTopicUTF8
 	ruleUsernameUTF8
 	ruleFilterUTF8
+	ruleUnsubFilterUTF8
+	rulePairUTF8
+	ruleContentTypeUTF8
+	ruleResponseTopicUTF8
+	ruleResponseTopicWildcard
 	rulePubrelFlags
 	ruleSubscribeFlags
 	ruleUnsubscribeFlags
@@ -151,7 +157,8 @@ var ruleIDs = map[rule][2][]string{
 	ruleDupQoS0:          {{"MQTT-3.3.1-2"}, {"MQTT-3.3.1-2"}},
 	ruleTopicWildcard:    {{"MQTT-3.3.2-2", "MQTT-4.7.1-1"}, {"MQTT-3.3.2-2", "MQTT-4.7.0-1"}},
 	ruleTopicEmpty:       {{"MQTT-4.7.3-1"}, {"MQTT-4.7.3-1"}},
-	ruleFilterSyntax:     {{"MQTT-4.7.1-2", "MQTT-4.7.1-3"}, {"MQTT-4.7.1-1", "MQTT-4.7.1-2"}},
+	ruleFilterHash:       {{"MQTT-4.7.1-2"}, {"MQTT-4.7.1-1"}},
+	ruleFilterPlus:       {{"MQTT-4.7.1-3"}, {"MQTT-4.7.1-2"}},
 	ruleFilterEmpty:      {{"MQTT-4.7.3-1"}, {"MQTT-4.7.3-1"}},
 	ruleProtocolName:     {{"MQTT-3.1.2-1"}, {"MQTT-3.1.2-1"}},
 	ruleVersion:          {{"MQTT-3.1.2-2"}, {"MQTT-3.1.2-2"}},
@@ -179,6 +186,12 @@ var ruleIDs = map[rule][2][]string{
 	ruleWillTopicUTF8:    {{"MQTT-3.1.3-10", "MQTT-1.5.3-1"}, {"MQTT-3.1.3-11", "MQTT-1.5.4-1"}},
 	ruleUsernameUTF8:     {{"MQTT-3.1.3-11", "MQTT-1.5.3-1"}, {"MQTT-3.1.3-12", "MQTT-1.5.4-1"}},
 	ruleFilterUTF8:       {{"MQTT-3.8.3-1", "MQTT-1.5.3-1"}, {"MQTT-3.8.3-1", "MQTT-1.5.4-1"}},
+	ruleUnsubFilterUTF8:  {{"MQTT-3.10.3-1", "MQTT-1.5.3-1"}, {"MQTT-3.10.3-1", "MQTT-1.5.4-1"}},
+	// The property rules below exist at level 5 only.
+	rulePairUTF8:              {nil, {"MQTT-1.5.7-1", "MQTT-1.5.4-1"}},
+	ruleContentTypeUTF8:       {nil, {"MQTT-3.3.2-19", "MQTT-1.5.4-1"}},
+	ruleResponseTopicUTF8:     {nil, {"MQTT-3.3.2-13", "MQTT-1.5.4-1"}},
+	ruleResponseTopicWildcard: {nil, {"MQTT-3.3.2-14"}},
 }
 
 // ids returns the statement IDs of r at protocol level v.

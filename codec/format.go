@@ -42,9 +42,12 @@ func flag(dst []byte, name string, b bool) []byte {
 }
 
 func hex8(dst []byte, name string, x byte) []byte {
-	dst = append(field(dst, name), "0x"...)
+	return appendHex8(field(dst, name), x)
+}
+
+func appendHex8(dst []byte, x byte) []byte {
 	const digits = "0123456789abcdef"
-	return append(dst, digits[x>>4], digits[x&15])
+	return append(dst, '0', 'x', digits[x>>4], digits[x&15])
 }
 
 func preview(dst []byte, name string, b []byte) []byte {
@@ -193,7 +196,7 @@ func appendCodes(dst []byte, codes []byte) []byte {
 		if i > 0 {
 			dst = append(dst, ' ')
 		}
-		dst = hex8(dst, "", c)[0:]
+		dst = appendHex8(dst, c)
 	}
 	return append(dst, ']')
 }

@@ -72,10 +72,46 @@ func appendString16(dst []byte, b []byte) []byte {
 	return append(dst, b...)
 }
 
+// SWAR (SIMD within a register) constants: a byte of each in every lane.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// zeroLane is non-zero when some byte of x is zero.
+func zeroLane(x uint64) uint64 { return (x - lanes01) &^ x & lanes80 }
+
+// plainASCII reports whether b holds only ASCII bytes other than NUL and,
+// when noWild is set, other than '+' and '#': the common case, checked
+// eight bytes at a time. False means "look closer", not "invalid".
+func plainASCII(b []byte, noWild bool) bool {
+	var wild uint64
+	if noWild {
+		wild = lanes80
+	}
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		bad := x&lanes80 | zeroLane(x) | (zeroLane(x^(lanes01*'+'))|zeroLane(x^(lanes01*'#')))&wild
+		if bad != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 || c == 0 || noWild && (c == '+' || c == '#') {
+			return false
+		}
+	}
+	return true
+}
+
 // validUTF8 reports whether b is well-formed UTF-8 (no surrogates, no
 // overlong forms: unicode/utf8 rejects both) and whether it holds U+0000.
-// The ASCII loop is the common case for topics and client ids.
+// ASCII is the common case for topics and client ids.
 func validUTF8(b []byte) (ok, hasNull bool) {
+	if plainASCII(b, false) {
+		return true, false
+	}
 	for i, c := range b {
 		if c == 0 {
 			hasNull = true
@@ -181,6 +217,9 @@ func (c *cursor) str(field string, utf8Rule rule) ([]byte, error) {
 
 // checkString applies the UTF-8 string rules to b.
 func (d *Decoder) checkString(field string, b []byte, utf8Rule rule) error {
+	if plainASCII(b, false) {
+		return nil
+	}
 	ok, hasNull := validUTF8(b)
 	if !ok {
 		if err := d.violate(field, "not well-formed UTF-8", utf8Rule); err != nil {

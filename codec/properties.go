@@ -128,9 +128,15 @@ type Properties struct {
 	SubscriptionIDs []uint32
 }
 
-// Reset empties p, keeping the storage of its slices.
+// Reset empties p, keeping the storage of its slices. Values of absent
+// properties are cleared too, so that p keeps no reference to an old
+// buffer.
 func (p *Properties) Reset() {
-	p.present = 0
+	if p.present != 0 {
+		p.present = 0
+		p.num = [len(p.num)]uint32{}
+		p.bin = [len(p.bin)][]byte{}
+	}
 	p.User = p.User[:0]
 	p.SubscriptionIDs = p.SubscriptionIDs[:0]
 }
@@ -318,10 +324,25 @@ func (p *Properties) appendTo(dst []byte) []byte {
 	return dst
 }
 
+// checkResponseTopic applies the topic name rules to a Response Topic: it
+// holds no wildcards (MQTT-3.3.2-14).
+func (d *Decoder) checkResponseTopic(t []byte) error {
+	for _, c := range t {
+		if c == '+' || c == '#' {
+			return d.violate("property ResponseTopic", "wildcard "+strconv.QuoteRune(rune(c))+" in a Response Topic", ruleResponseTopicWildcard)
+		}
+	}
+	return nil
+}
+
 // decode reads a property length and the properties that follow, for a
 // packet of type owner (willProps for a CONNECT's Will Properties).
 func (p *Properties) decode(c *cursor, owner Type) error {
 	p.Reset()
+	if c.off < len(c.b) && c.b[c.off] == 0 {
+		c.off++ // no properties: the common case
+		return nil
+	}
 	n, err := c.varint("property length")
 	if err != nil {
 		return err
@@ -355,7 +376,10 @@ func (p *Properties) decode(c *cursor, owner Type) error {
 			c.d.noncanonical = true
 		}
 		last = id
-		if info.kind != kPair && id != PropSubscriptionID && p.present&(1<<id) != 0 {
+		if (info.kind != kPair && id != PropSubscriptionID && p.present&(1<<id) != 0) ||
+			(id == PropSubscriptionID && owner == SUBSCRIBE && len(p.SubscriptionIDs) > 0) {
+			// Only User Property repeats freely; a PUBLISH may carry several
+			// Subscription Identifiers, a SUBSCRIBE one.
 			if err := c.d.violate("property "+info.name, "included more than once", ruleProperty); err != nil {
 				return err
 			}
@@ -379,7 +403,16 @@ func (p *Properties) decode(c *cursor, owner Type) error {
 			}
 		case kStr:
 			var b []byte
-			b, err = sub.str(info.name, ruleUTF8)
+			switch id {
+			case PropContentType:
+				b, err = sub.str(info.name, ruleContentTypeUTF8)
+			case PropResponseTopic:
+				if b, err = sub.str(info.name, ruleResponseTopicUTF8); err == nil {
+					err = c.d.checkResponseTopic(b)
+				}
+			default:
+				b, err = sub.str(info.name, ruleUTF8)
+			}
 			p.bin[info.slot] = b
 		case kBin:
 			var b []byte
@@ -387,8 +420,8 @@ func (p *Properties) decode(c *cursor, owner Type) error {
 			p.bin[info.slot] = b
 		case kPair:
 			var k, val []byte
-			if k, err = sub.str("user property name", ruleUTF8); err == nil {
-				if val, err = sub.str("user property value", ruleUTF8); err == nil {
+			if k, err = sub.str("user property name", rulePairUTF8); err == nil {
+				if val, err = sub.str("user property value", rulePairUTF8); err == nil {
 					p.User = append(p.User, UserProperty{k, val})
 				}
 			}

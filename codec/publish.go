@@ -1,6 +1,9 @@
 package codec
 
-import "strconv"
+import (
+	"encoding/binary"
+	"strconv"
+)
 
 // Publish is the PUBLISH packet.
 type Publish struct {
@@ -56,49 +59,76 @@ func (p *Publish) Append(dst []byte, v Version) ([]byte, error) {
 	return append(dst, p.Payload...), nil
 }
 
+// decode is the hot path of a connection: it reads the fields in place
+// rather than through a cursor.
 func (p *Publish) decode(d *Decoder, flags byte, body []byte) error {
 	p.Dup = flags&8 != 0
 	p.QoS = (flags >> 1) & 3
 	p.Retain = flags&1 != 0
+	if flags&6 == 6 || flags&0xe == 8 {
+		if err := p.checkFlags(d); err != nil {
+			return err
+		}
+	}
+	if len(body) < 2 {
+		return d.malformed("topic name", "packet ends inside this field")
+	}
+	off := 2 + int(binary.BigEndian.Uint16(body))
+	if off > len(body) {
+		return d.malformed("topic name", "length prefix runs past the end of the packet")
+	}
+	p.Topic = body[2:off:off]
+	// Most topics are non-empty plain ASCII without wildcards: one pass
+	// settles every topic rule for them.
+	plain := off > 2 && plainASCII(p.Topic, true)
+	if !plain {
+		if err := d.checkString("topic name", p.Topic, ruleUTF8); err != nil {
+			return err
+		}
+	}
+	p.PacketID = 0
+	if p.QoS > 0 {
+		if off+2 > len(body) {
+			return d.malformed("packet identifier", "packet ends inside this field")
+		}
+		p.PacketID = binary.BigEndian.Uint16(body[off:])
+		off += 2
+		if p.PacketID == 0 {
+			// MQTT-2.3.1-1, MQTT-2.2.1-3/4
+			if err := d.violate("packet identifier", "zero on a QoS "+strconv.Itoa(int(p.QoS))+" PUBLISH", rulePacketIDZero); err != nil {
+				return err
+			}
+		}
+	}
+	if d.curVersion == V5 {
+		c := cursor{b: body, off: off, d: d}
+		if err := p.Properties.decode(&c, PUBLISH); err != nil {
+			return err
+		}
+		off = c.off
+	} else {
+		p.Properties.Reset()
+	}
+	// A v5 PUBLISH may carry an empty topic with a Topic Alias.
+	if !plain && !(d.curVersion == V5 && len(p.Topic) == 0 && p.Properties.Has(PropTopicAlias)) {
+		if err := d.checkTopicName("topic name", p.Topic); err != nil {
+			return err
+		}
+	}
+	p.Payload = body[off:len(body):len(body)]
+	return nil
+}
+
+// checkFlags reports QoS 3 (MQTT-3.3.1-4) and DUP on QoS 0 (MQTT-3.3.1-2).
+func (p *Publish) checkFlags(d *Decoder) error {
 	if p.QoS == 3 {
 		if err := d.violate("fixed header flags", "QoS 3", ruleQoS3); err != nil {
 			return err
 		}
 	}
 	if p.QoS == 0 && p.Dup {
-		if err := d.violate("fixed header flags", "DUP set on a QoS 0 message", ruleDupQoS0); err != nil {
-			return err
-		}
+		return d.violate("fixed header flags", "DUP set on a QoS 0 message", ruleDupQoS0)
 	}
-	c := cursor{b: body, d: d}
-	var err error
-	if p.Topic, err = c.str("topic name", ruleUTF8); err != nil {
-		return err
-	}
-	p.PacketID = 0
-	if p.QoS > 0 {
-		if p.PacketID, err = c.u16("packet identifier"); err != nil {
-			return err
-		}
-		if p.PacketID == 0 {
-			if err := d.violate("packet identifier", "zero on a QoS "+strconv.Itoa(int(p.QoS))+" PUBLISH", rulePacketIDZero); err != nil {
-				return err
-			}
-		}
-	}
-	p.Properties.Reset()
-	if d.curVersion == V5 {
-		if err := p.Properties.decode(&c, PUBLISH); err != nil {
-			return err
-		}
-	}
-	// A v5 PUBLISH may carry an empty topic with a Topic Alias.
-	if !(d.curVersion == V5 && len(p.Topic) == 0 && p.Properties.Has(PropTopicAlias)) {
-		if err := d.checkTopicName("topic name", p.Topic); err != nil {
-			return err
-		}
-	}
-	p.Payload = body[c.off:len(body):len(body)]
 	return nil
 }
 
@@ -117,27 +147,27 @@ func (d *Decoder) checkTopicName(field string, t []byte) error {
 	return nil
 }
 
-// checkTopicFilter applies the topic filter rules (MQTT-4.7.1-2/3,
-// MQTT-4.7.3-1): '#' only alone as the last level, '+' only alone.
+// checkTopicFilter applies the topic filter rules: not empty
+// (MQTT-4.7.3-1), '#' alone in the last level (3.1.1 MQTT-4.7.1-2, 5.0
+// MQTT-4.7.1-1), '+' alone in its level (3.1.1 MQTT-4.7.1-3, 5.0
+// MQTT-4.7.1-2).
 func (d *Decoder) checkTopicFilter(field string, f []byte) error {
 	if len(f) == 0 {
 		return d.violate(field, "empty topic filter", ruleFilterEmpty)
 	}
-	start := 0
-	for i := 0; i <= len(f); i++ {
-		if i < len(f) && f[i] != '/' {
+	for i, c := range f {
+		if c != '+' && c != '#' {
 			continue
 		}
-		level := f[start:i]
-		for _, c := range level {
-			if (c == '+' || c == '#') && len(level) != 1 {
-				return d.violate(field, strconv.QuoteRune(rune(c))+" does not occupy a whole level in "+strconv.Quote(string(f)), ruleFilterSyntax)
-			}
-			if c == '#' && i != len(f) {
-				return d.violate(field, "'#' is not the last level in "+strconv.Quote(string(f)), ruleFilterSyntax)
-			}
+		whole := (i == 0 || f[i-1] == '/') && (i == len(f)-1 || f[i+1] == '/')
+		switch {
+		case c == '+' && !whole:
+			return d.violate(field, "'+' does not occupy a whole level in "+strconv.Quote(string(f)), ruleFilterPlus)
+		case c == '#' && !whole:
+			return d.violate(field, "'#' does not occupy a whole level in "+strconv.Quote(string(f)), ruleFilterHash)
+		case c == '#' && i != len(f)-1:
+			return d.violate(field, "'#' is not the last level in "+strconv.Quote(string(f)), ruleFilterHash)
 		}
-		start = i + 1
 	}
 	return nil
 }

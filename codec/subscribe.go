@@ -225,7 +225,7 @@ func (p *Unsubscribe) decode(d *Decoder, _ byte, body []byte) error {
 	}
 	p.Filters = p.Filters[:0]
 	for c.rest() > 0 {
-		f, err := c.str("topic filter", ruleFilterUTF8)
+		f, err := c.str("topic filter", ruleUnsubFilterUTF8)
 		if err != nil {
 			return err
 		}

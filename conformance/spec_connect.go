@@ -120,9 +120,9 @@ var _ = Register(Spec{
 })
 
 var _ = Register(Spec{
-	Name:     "rejects a zero-length client id with CleanSession=0: CONNACK 0x02, Session Present 0, then close",
-	IDs:      []string{"MQTT-3.1.3-8", "MQTT-3.1.3-9", "MQTT-3.2.2-4", "MQTT-3.2.2-5"},
-	Level:    Must, Area: AreaConnect,
+	Name:  "rejects a zero-length client id with CleanSession=0: CONNACK 0x02, Session Present 0, then close",
+	IDs:   []string{"MQTT-3.1.3-8", "MQTT-3.1.3-9", "MQTT-3.2.2-4", "MQTT-3.2.2-5"},
+	Level: Must, Area: AreaConnect,
 	Versions: v311,
 	Run: func(t *T) {
 		c := t.Dial("")
@@ -135,9 +135,9 @@ var _ = Register(Spec{
 })
 
 var _ = Register(Spec{
-	Name:     "gives every zero-length client id a unique identifier",
-	IDs:      []string{"MQTT-3.1.3-6"},
-	Level:    Must, Area: AreaConnect,
+	Name:  "gives every zero-length client id a unique identifier",
+	IDs:   []string{"MQTT-3.1.3-6"},
+	Level: Must, Area: AreaConnect,
 	Versions: v311,
 	Needs:    []Capability{CapEmptyClientID},
 	Run: func(t *T) {
@@ -180,9 +180,9 @@ var _ = Register(Spec{
 })
 
 var _ = Register(Spec{
-	Name:     "processes nothing sent after a rejected CONNECT",
-	IDs:      []string{"MQTT-3.1.4-5"},
-	Level:    Must, Area: AreaConnect,
+	Name:  "processes nothing sent after a rejected CONNECT",
+	IDs:   []string{"MQTT-3.1.4-5"},
+	Level: Must, Area: AreaConnect,
 	Versions: v311,
 	Run: func(t *T) {
 		topic := t.Topic("after-reject")
@@ -202,9 +202,9 @@ var _ = Register(Spec{
 })
 
 var _ = Register(Spec{
-	Name:     "closes the connection without CONNACK on a CONNECT with Will QoS 3",
-	IDs:      []string{"MQTT-3.1.2-14", "MQTT-3.1.4-1"},
-	Level:    Must, Area: AreaConnect,
+	Name:  "closes the connection without CONNACK on a CONNECT with Will QoS 3",
+	IDs:   []string{"MQTT-3.1.2-14", "MQTT-3.1.4-1"},
+	Level: Must, Area: AreaConnect,
 	Run: func(t *T) {
 		c := t.Dial("")
 		t.sendConnect(c, true, func(p *codec.Connect) {
@@ -231,9 +231,9 @@ var _ = Register(Spec{
 })
 
 var _ = Register(Spec{
-	Name:     "closes the connection without CONNACK on a CONNECT with a password but no user name",
-	IDs:      []string{"MQTT-3.1.2-22", "MQTT-3.1.4-1"},
-	Level:    Must, Area: AreaConnect,
+	Name:  "closes the connection without CONNACK on a CONNECT with a password but no user name",
+	IDs:   []string{"MQTT-3.1.2-22", "MQTT-3.1.4-1"},
+	Level: Must, Area: AreaConnect,
 	Versions: v311,
 	Run: func(t *T) {
 		c := t.Dial("")
