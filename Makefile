@@ -10,10 +10,9 @@ BIN := bin/mqtt-check
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-# Arguments `make run` passes to the binary. This becomes `run` (the
-# conformance suite against the embedded reference broker) once that
-# subcommand exists.
-RUN_ARGS ?= version
+# Arguments `make run` passes to the binary: `run` checks the embedded
+# reference broker with the conformance suite (no --target given).
+RUN_ARGS ?= run
 
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 10s

@@ -66,6 +66,9 @@ type Target struct {
 	// tls-area specs.
 	TLS     *tls.Config
 	TLSAddr string
+	// ClientTLS is the client configuration for TLSAddr (trusting the
+	// broker's certificate); nil means the same as TLS.
+	ClientTLS *tls.Config
 	// WebSocketURL is a ws:// URL for the websocket-area specs.
 	WebSocketURL string
 	// Caps are the capabilities the target has; filled by Probe or a

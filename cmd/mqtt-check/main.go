@@ -52,6 +52,8 @@ func commandTable() []command {
 	return []command{
 		helpCommand(),
 		versionCommand(),
+		conformanceRunCommand(),
+		coverageCommand(),
 		brokerCommand(),
 	}
 }

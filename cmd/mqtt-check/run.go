@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mqtt-check/mqtt-check/codec"
+	"github.com/mqtt-check/mqtt-check/conformance"
+	"github.com/mqtt-check/mqtt-check/reference/broker"
+)
+
+func conformanceRunCommand() command {
+	return command{
+		name:    "run",
+		summary: "Check a broker against the MQTT specification (conformance suite)",
+		usage: `Usage: mqtt-check run [flags]
+
+Run the conformance suite: one spec per testable rule of MQTT 3.1.1 (or 3.1),
+each labelled with the normative statement IDs it checks. With no --target,
+the embedded reference broker is started and checked (that is what
+'make run' does).
+
+Target:
+  --target HOST:PORT       broker to check (repeatable: each is checked)
+  --protocol 3.1.1|3.1     protocol version (default 3.1.1)
+  --username U --password P   credentials sent in every CONNECT
+  --tls                    connect with TLS
+  --cafile FILE            CA bundle to verify the broker (with --tls)
+  --cert FILE --key FILE   client certificate (with --tls)
+  --insecure               do not verify the broker's certificate
+  --tls-target HOST:PORT   an extra TLS listener for the tls specs
+  --websocket URL          a ws:// URL for the websocket specs
+  --profile FILE           capabilities and accepted deviations (JSON)
+  --fault NAME             with no --target: switch on a fault of the
+                           embedded broker (repeatable), to see failures
+
+Selection:
+  --label-filter EXPR      Ginkgo label filter, e.g. 'must && retain' or
+                           'MQTT-3.1.2-24'
+  --focus REGEXP, --skip REGEXP   select specs by name (repeatable)
+  --list                   list the specs with their statement IDs and exit
+
+Timing:
+  --wait D                 how long the broker may take to answer (default 3s)
+  --quiet D                how long to watch for something that must not
+                           happen (default 500ms)
+  --timeout D              bound on the whole run (default 30m)
+
+Reports:
+  --junit FILE             JUnit XML (Ginkgo's reporter)
+  --json FILE              Ginkgo's JSON report
+  --report-dir DIR         write junit.xml, ginkgo.json, results.json and
+                           summary.txt there
+  -v                       verbose progress
+
+Exit codes: 0 no MUST statement failed; 1 MUST failures; 2 could not run
+(bad flags, target unreachable).
+
+Examples:
+  mqtt-check run
+  mqtt-check run --target 127.0.0.1:1883 --junit junit.xml
+  mqtt-check run --target broker:8883 --tls --cafile ca.pem
+  mqtt-check run --label-filter 'retain || will'
+  mqtt-check run --fault no-will --label-filter will
+`,
+		run: runRun,
+	}
+}
+
+type runFlags struct {
+	targets, focus, skip, faults        stringList
+	protocol, username, password        string
+	useTLS, insecure                    bool
+	cafile, cert, key, tlsTarget, wsURL string
+	profile, labelFilter                string
+	list, verbose                       bool
+	wait, quiet, timeout                time.Duration
+	junit, jsonReport, reportDir        string
+}
+
+func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run")
+	var f runFlags
+	fs.Var(&f.targets, "target", "broker address (repeatable)")
+	fs.StringVar(&f.protocol, "protocol", "3.1.1", "3.1.1 or 3.1")
+	fs.StringVar(&f.username, "username", "", "user name")
+	fs.StringVar(&f.password, "password", "", "password")
+	fs.BoolVar(&f.useTLS, "tls", false, "use TLS")
+	fs.StringVar(&f.cafile, "cafile", "", "CA bundle")
+	fs.StringVar(&f.cert, "cert", "", "client certificate")
+	fs.StringVar(&f.key, "key", "", "client key")
+	fs.BoolVar(&f.insecure, "insecure", false, "skip certificate verification")
+	fs.StringVar(&f.tlsTarget, "tls-target", "", "extra TLS listener")
+	fs.StringVar(&f.wsURL, "websocket", "", "WebSocket URL")
+	fs.StringVar(&f.profile, "profile", "", "profile file")
+	fs.Var(&f.faults, "fault", "embedded broker fault (repeatable)")
+	fs.StringVar(&f.labelFilter, "label-filter", "", "label filter")
+	fs.Var(&f.focus, "focus", "focus regexp (repeatable)")
+	fs.Var(&f.skip, "skip", "skip regexp (repeatable)")
+	fs.BoolVar(&f.list, "list", false, "list specs")
+	fs.BoolVar(&f.verbose, "v", false, "verbose")
+	fs.DurationVar(&f.wait, "wait", 3*time.Second, "answer deadline")
+	fs.DurationVar(&f.quiet, "quiet", 500*time.Millisecond, "quiet window")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "run timeout")
+	fs.StringVar(&f.junit, "junit", "", "JUnit file")
+	fs.StringVar(&f.jsonReport, "json", "", "JSON file")
+	fs.StringVar(&f.reportDir, "report-dir", "", "report directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("run takes no arguments, got %q", fs.Args())
+	}
+	if f.list {
+		return listSpecs(stdout)
+	}
+	var version codec.Version
+	switch f.protocol {
+	case "3.1.1":
+		version = codec.V311
+	case "3.1":
+		version = codec.V31
+	default:
+		return usagef("--protocol must be 3.1.1 or 3.1, not %q", f.protocol)
+	}
+	if len(f.faults) > 0 && len(f.targets) > 0 {
+		return usagef("--fault applies to the embedded broker: drop --target")
+	}
+	var prof *conformance.Profile
+	if f.profile != "" {
+		p, err := conformance.LoadProfile(f.profile)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		prof = p
+	}
+	tlsConf, err := f.clientTLS()
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	var targets []*conformance.Target
+	if len(f.targets) == 0 {
+		faults, err := broker.ParseFaults(f.faults)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		emb, err := broker.StartEmbedded(broker.Options{Faults: faults, SysInterval: time.Second})
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		name := "reference"
+		if len(f.faults) > 0 {
+			name += "+" + strings.Join(f.faults, "+")
+		}
+		fmt.Fprintf(stderr, "No --target: checking the embedded reference broker on %s (TLS %s, WebSocket %s)\n", emb.Addr, emb.TLSAddr, emb.WebSocketURL)
+		targets = append(targets, &conformance.Target{Name: name, Addr: emb.Addr, Version: version,
+			TLSAddr: emb.TLSAddr, TLS: nil, WebSocketURL: emb.WebSocketURL, ClientTLS: emb.ClientTLS})
+	}
+	for _, addr := range f.targets {
+		targets = append(targets, &conformance.Target{Name: addr, Addr: addr, Version: version,
+			Username: f.username, Password: f.password, TLS: tlsConf, TLSAddr: f.tlsTarget,
+			WebSocketURL: f.wsURL, ClientTLS: tlsConf})
+	}
+	cfg := conformance.Config{Wait: f.wait, Quiet: f.quiet}
+	for _, tg := range targets {
+		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := tg.Probe(pctx, f.wait)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s: %w", tg.Name, err)
+		}
+		if prof != nil {
+			prof.Apply(tg)
+		}
+		fmt.Fprintf(stderr, "%s capabilities: %s\n", tg.Name, strings.Join(tg.CapabilityLines(), ", "))
+	}
+	opts := conformance.RunOptions{Targets: targets, Config: cfg, LabelFilter: f.labelFilter,
+		Focus: f.focus, Skip: f.skip, Timeout: f.timeout, JUnitReport: f.junit, JSONReport: f.jsonReport,
+		Verbose: f.verbose, NoColor: !isTerminal(os.Stdout)}
+	if f.reportDir != "" {
+		if err := os.MkdirAll(f.reportDir, 0o755); err != nil {
+			return err
+		}
+		if opts.JUnitReport == "" {
+			opts.JUnitReport = filepath.Join(f.reportDir, "junit.xml")
+		}
+		if opts.JSONReport == "" {
+			opts.JSONReport = filepath.Join(f.reportDir, "ginkgo.json")
+		}
+	}
+	out, err := conformance.Run(opts)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	conformance.Summarize(out.Results).WriteText(&b)
+	if _, err := io.WriteString(stdout, b.String()); err != nil {
+		return err
+	}
+	if f.reportDir != "" {
+		if err := writeRunReports(f.reportDir, out, b.String()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nReports written to %s\n", f.reportDir)
+	}
+	if out.Failed() {
+		n := len(conformance.Summarize(out.Results).Failures)
+		return checkFailed("%d MUST statement check(s) failed", n)
+	}
+	if len(out.Results) == 0 {
+		return errors.New("no spec ran: check --label-filter, --focus and --skip")
+	}
+	return nil
+}
+
+func (f *runFlags) clientTLS() (*tls.Config, error) {
+	if !f.useTLS {
+		if f.cafile != "" || f.cert != "" || f.insecure {
+			return nil, errors.New("--cafile, --cert and --insecure need --tls")
+		}
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: f.insecure, MinVersion: tls.VersionTLS12}
+	if f.cafile != "" {
+		pem, err := os.ReadFile(f.cafile)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", f.cafile)
+		}
+		c.RootCAs = pool
+	}
+	if f.cert != "" || f.key != "" {
+		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+func listSpecs(w io.Writer) error {
+	if err := conformance.Validate(); err != nil {
+		return err
+	}
+	for _, s := range conformance.Specs() {
+		if _, err := fmt.Fprintf(w, "%-10s %-6s %-40s %s\n", s.Area, s.Level, strings.Join(s.IDs, ","), s.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
