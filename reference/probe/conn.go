@@ -129,7 +129,7 @@ type Conn struct {
 	ver   atomic.Uint32 // codec.Version
 	ids   atomic.Uint32 // last packet id handed out by the helpers
 
-	wmu sync.Mutex // serialises writes so packets never interleave
+	wmu  sync.Mutex // serialises writes so packets never interleave
 	wbuf []byte
 
 	mu     sync.Mutex

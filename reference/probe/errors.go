@@ -44,6 +44,7 @@ type ClosedError struct {
 	Err error
 }
 
+// Error says how the connection ended, in the words a transcript uses.
 func (e *ClosedError) Error() string {
 	switch e.By {
 	case ByPeer:
@@ -92,8 +93,8 @@ type ExpectError struct {
 	What string
 	// Waited is how long the call waited.
 	Waited time.Duration
-	// Seen are the packets that arrived during the wait and did not
-	// match (they stay queued), or for ExpectNothing the one that matched.
+	// Seen are the queued packets that did not match (they stay queued),
+	// or for ExpectNothing the one that matched.
 	Seen []*Received
 	// Closed is set when the connection ended before the outcome.
 	Closed *ClosedError
@@ -103,6 +104,7 @@ type ExpectError struct {
 	msg string
 }
 
+// Error names what was awaited and what happened instead.
 func (e *ExpectError) Error() string { return e.msg }
 
 // Unwrap returns ErrTimeout, ErrUnexpected, the *ClosedError or the

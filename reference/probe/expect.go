@@ -34,7 +34,7 @@ func (c *Conn) Expect(ctx context.Context, d time.Duration, what string, match f
 			return r, nil
 		}
 		if closed != nil {
-			return nil, c.expectErr("expected "+what, start, closed, closed)
+			return nil, c.expectErr("expected "+what, start, d, closed, closed)
 		}
 		select {
 		case <-notify:
@@ -43,9 +43,9 @@ func (c *Conn) Expect(ctx context.Context, d time.Duration, what string, match f
 			if r, _, _ := c.take(match); r != nil {
 				return r, nil
 			}
-			return nil, c.expectErr("expected "+what, start, nil, ErrTimeout)
+			return nil, c.expectErr("expected "+what, start, d, nil, ErrTimeout)
 		case <-ctx.Done():
-			return nil, c.expectErr("expected "+what, start, nil, ctx.Err())
+			return nil, c.expectErr("expected "+what, start, d, nil, ctx.Err())
 		}
 	}
 }
@@ -127,14 +127,14 @@ func (c *Conn) ExpectNothing(ctx context.Context, d time.Duration, match func(*R
 			}
 		}
 		if closed != nil {
-			return c.expectErr("expected "+what, start, closed, closed)
+			return c.expectErr("expected "+what, start, d, closed, closed)
 		}
 		select {
 		case <-notify:
 		case <-timer.C:
 			return c.finalNothing(what, start, match)
 		case <-ctx.Done():
-			return c.expectErr("expected "+what, start, nil, ctx.Err())
+			return c.expectErr("expected "+what, start, d, nil, ctx.Err())
 		}
 	}
 }
@@ -174,26 +174,20 @@ func (c *Conn) ExpectClosed(ctx context.Context, d time.Duration) error {
 			if ok, _, _ := c.Closed(); ok {
 				continue
 			}
-			return c.expectErr("expected "+what, start, nil, ErrTimeout)
+			return c.expectErr("expected "+what, start, d, nil, ErrTimeout)
 		case <-ctx.Done():
-			return c.expectErr("expected "+what, start, nil, ctx.Err())
+			return c.expectErr("expected "+what, start, d, nil, ctx.Err())
 		}
 	}
 }
 
-// expectErr builds the error of a failed wait that began at start, naming
-// what was seen: packets that arrived and did not match, the closure, or
-// silence.
-func (c *Conn) expectErr(prefix string, start time.Time, closed *ClosedError, cause error) *ExpectError {
+// expectErr builds the error of a failed wait that began at start with
+// the limit d, naming what was seen: the packets still queued that did not
+// match (whenever they came, they are what the peer said instead), the
+// closure, or silence.
+func (c *Conn) expectErr(prefix string, start time.Time, limit time.Duration, closed *ClosedError, cause error) *ExpectError {
 	waited := time.Since(start)
-	var seen, older []*Received
-	for _, r := range c.Pending() {
-		if r.At.Before(start) {
-			older = append(older, r)
-		} else {
-			seen = append(seen, r)
-		}
-	}
+	seen := c.Pending()
 	e := &ExpectError{What: strings.TrimPrefix(prefix, "expected "), Waited: waited, Seen: seen, Closed: closed, Err: cause}
 	var b strings.Builder
 	b.WriteString(c.label)
@@ -209,27 +203,34 @@ func (c *Conn) expectErr(prefix string, start time.Time, closed *ClosedError, ca
 		b.WriteString(closed.Error())
 		b.WriteString(") at ")
 		b.WriteString(c.rel(closed.At))
-		if all := append(older, seen...); len(all) > 0 {
-			// Whatever is still queued came before the close (the reader
-			// queues packets before it reports the end).
+		if len(seen) > 0 {
+			// The reader queues packets before it reports the end, so
+			// all of them came before the close.
 			b.WriteString(" after sending ")
-			listPackets(&b, all)
+			listPackets(&b, seen)
 		} else {
 			b.WriteString(" without sending anything else")
 		}
-		older = nil
-	case errors.Is(cause, ErrTimeout) && len(seen) > 0:
-		b.WriteString("received ")
-		listPackets(&b, seen)
-		b.WriteString(" instead within ")
-		b.WriteString(waited.Round(time.Millisecond).String())
 	case errors.Is(cause, ErrTimeout):
-		if strings.HasPrefix(e.What, "the connection") {
+		// The limit, not the time measured: scheduling may add a little,
+		// and the report should state the deadline the spec gave.
+		switch {
+		case strings.HasPrefix(e.What, "the connection"):
 			b.WriteString("still open after ")
-		} else {
+			b.WriteString(limit.String())
+			if len(seen) > 0 {
+				b.WriteString("; received ")
+				listPackets(&b, seen)
+			}
+		case len(seen) > 0:
+			b.WriteString("received ")
+			listPackets(&b, seen)
+			b.WriteString(" instead within ")
+			b.WriteString(limit.String())
+		default:
 			b.WriteString("sent nothing within ")
+			b.WriteString(limit.String())
 		}
-		b.WriteString(waited.Round(time.Millisecond).String())
 	default:
 		b.WriteString(cause.Error())
 		b.WriteString(" after ")
@@ -238,11 +239,6 @@ func (c *Conn) expectErr(prefix string, start time.Time, closed *ClosedError, ca
 			b.WriteString("; received ")
 			listPackets(&b, seen)
 		}
-	}
-	if len(older) > 0 {
-		b.WriteString(" (still queued from before: ")
-		listPackets(&b, older)
-		b.WriteString(")")
 	}
 	e.msg = b.String()
 	return e

@@ -1,0 +1,6 @@
+//go:build race
+
+package client
+
+// raceEnabled: the race detector inflates memory figures.
+const raceEnabled = true
