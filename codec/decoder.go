@@ -53,6 +53,9 @@ func ParseFixedHeader(b []byte) (FixedHeader, error) {
 	if b[1] < 0x80 {
 		return FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, RemainingLength: int(b[1]), HeaderLen: 2}, nil
 	}
+	if len(b) > 2 && b[2]-1 < 0x7f { // a two-byte length in its shortest form
+		return FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, RemainingLength: int(b[1]&0x7f) | int(b[2])<<7, HeaderLen: 3}, nil
+	}
 	x, n, st := readVarInt(b[1:])
 	h := FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f}
 	switch st {
@@ -74,7 +77,13 @@ func ParseFixedHeader(b []byte) (FixedHeader, error) {
 // if b does not yet hold the whole packet.
 func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	d.Violations = d.Violations[:0]
-	h, err := ParseFixedHeader(b)
+	var h FixedHeader
+	var err error
+	if len(b) >= 2 && b[1] < 0x80 {
+		h = FixedHeader{Type: Type(b[0] >> 4), Flags: b[0] & 0x0f, RemainingLength: int(b[1]), HeaderLen: 2}
+	} else {
+		h, err = ParseFixedHeader(b)
+	}
 	if err != nil {
 		if e, ok := err.(*Error); ok {
 			// A fifth length byte: the level is the decoder's, and a
@@ -90,11 +99,23 @@ func (d *Decoder) Decode(b []byte) (Packet, int, error) {
 	if len(b) < h.PacketLen() {
 		return nil, 0, ErrIncomplete
 	}
+	if h.Type == PUBLISH && d.publish != nil && b[h.HeaderLen-1] != 0 {
+		// The hot path, without the DecodeBody call (a zero last length
+		// byte, handled below, is an overlong length or an empty packet).
+		d.noncanonical = false
+		d.cur = PUBLISH
+		d.curVersion = d.Version.orDefault()
+		if err := d.publish.decode(d, h.Flags, b[h.HeaderLen:h.PacketLen()]); err != nil {
+			return nil, h.PacketLen(), err
+		}
+		return d.publish, h.PacketLen(), nil
+	}
 	p, err := d.DecodeBody(h, b[h.HeaderLen:h.PacketLen()])
 	if err != nil {
 		return nil, h.PacketLen(), err
 	}
-	if h.HeaderLen > 2 && h.RemainingLength < 1<<(7*(h.HeaderLen-2)) {
+	if h.HeaderLen > 2 && b[h.HeaderLen-1] == 0 {
+		// A last length byte of zero adds nothing: a shorter form existed.
 		d.noncanonical = true
 		if err := d.violate("remaining length", "variable byte integer not in its shortest form", ruleVarIntMinimal); err != nil {
 			return nil, h.PacketLen(), err

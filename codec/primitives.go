@@ -78,31 +78,65 @@ const (
 	lanes80 = 0x8080808080808080
 )
 
-// zeroLane is non-zero when some byte of x is zero.
-func zeroLane(x uint64) uint64 { return (x - lanes01) &^ x & lanes80 }
-
 // plainASCII reports whether b holds only ASCII bytes other than NUL and,
 // when noWild is set, other than '+' and '#': the common case, checked
 // eight bytes at a time. False means "look closer", not "invalid".
 func plainASCII(b []byte, noWild bool) bool {
+	n := len(b)
+	if n < 8 {
+		for _, c := range b {
+			if c >= 0x80 || c == 0 || noWild && (c == '+' || c == '#') {
+				return false
+			}
+		}
+		return true
+	}
 	var wild uint64
 	if noWild {
-		wild = lanes80
+		wild = ^uint64(0)
 	}
-	for len(b) >= 8 {
-		x := binary.LittleEndian.Uint64(b)
-		bad := x&lanes80 | zeroLane(x) | (zeroLane(x^(lanes01*'+'))|zeroLane(x^(lanes01*'#')))&wild
-		if bad != 0 {
-			return false
-		}
-		b = b[8:]
+	var bad uint64
+	for i := 0; i+8 <= n; i += 8 {
+		bad |= notPlain(binary.LittleEndian.Uint64(b[i:]), wild)
 	}
-	for _, c := range b {
-		if c >= 0x80 || c == 0 || noWild && (c == '+' || c == '#') {
-			return false
-		}
+	if n%8 != 0 {
+		// The last eight bytes, overlapping the words already seen.
+		bad |= notPlain(binary.LittleEndian.Uint64(b[n-8:]), wild)
 	}
-	return true
+	return bad == 0
+}
+
+// plainTopic is plainASCII(b, true) for topic names, two words per step.
+func plainTopic(b []byte) bool {
+	n := len(b)
+	if n < 8 {
+		return plainASCII(b, true)
+	}
+	const all = ^uint64(0)
+	var bad uint64
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		bad |= notPlain(binary.LittleEndian.Uint64(b[i:]), all) | notPlain(binary.LittleEndian.Uint64(b[i+8:]), all)
+	}
+	if i+8 <= n {
+		bad |= notPlain(binary.LittleEndian.Uint64(b[i:]), all)
+		i += 8
+	}
+	if i < n {
+		bad |= notPlain(binary.LittleEndian.Uint64(b[n-8:]), all)
+	}
+	return bad == 0
+}
+
+// notPlain is non-zero when a byte of x is non-ASCII or NUL, or, with
+// wild set to all ones, '+' or '#'. While every byte is 0x01-0x7f, no
+// lane of x-lanes01 borrows or sets its top bit; a NUL lane does. '#'
+// (0x23) and '+' (0x2b) differ only in bit 3, so x|0x08 turns both into
+// '+', which the XOR turns into NUL.
+func notPlain(x, wild uint64) uint64 {
+	const plus = lanes01 * '+'
+	const bit3 = lanes01 * 0x08
+	return (x | (x - lanes01) | ((x|bit3)^plus-lanes01)&wild) & lanes80
 }
 
 // validUTF8 reports whether b is well-formed UTF-8 (no surrogates, no

@@ -1,6 +1,9 @@
 package codec
 
-import "strconv"
+import (
+	"math/bits"
+	"strconv"
+)
 
 // PropID identifies an MQTT 5.0 property (MQTT 5.0 section 2.2.2.2).
 type PropID byte
@@ -251,11 +254,8 @@ func cloneBytes(b []byte) []byte {
 // size is the encoded length of the properties, without the length prefix.
 func (p *Properties) size() int {
 	n := 0
-	for id := PropID(1); id <= maxPropID; id++ {
-		if p.present&(1<<id) == 0 {
-			continue
-		}
-		info := &props[id]
+	for m := p.present; m != 0; m &= m - 1 {
+		info := &props[bits.TrailingZeros64(m)]
 		switch info.kind {
 		case kByte:
 			n += 2
@@ -286,10 +286,15 @@ func (p *Properties) encodedLen() int {
 // identifier order; repeatable properties keep their own order.
 func (p *Properties) appendTo(dst []byte) []byte {
 	dst = AppendVarInt(dst, uint32(p.size()))
-	if p.Empty() {
-		return dst
+	m := p.present
+	if len(p.SubscriptionIDs) > 0 {
+		m |= 1 << PropSubscriptionID
 	}
-	for id := PropID(1); id <= maxPropID; id++ {
+	if len(p.User) > 0 {
+		m |= 1 << PropUser
+	}
+	for ; m != 0; m &= m - 1 {
+		id := PropID(bits.TrailingZeros64(m))
 		switch id {
 		case PropSubscriptionID:
 			for _, s := range p.SubscriptionIDs {
@@ -303,9 +308,6 @@ func (p *Properties) appendTo(dst []byte) []byte {
 				dst = appendString16(dst, u.Key)
 				dst = appendString16(dst, u.Value)
 			}
-			continue
-		}
-		if p.present&(1<<id) == 0 {
 			continue
 		}
 		info := &props[id]
@@ -354,8 +356,11 @@ func (p *Properties) decode(c *cursor, owner Type) error {
 	sub := cursor{b: c.b[:end], off: c.off, d: c.d}
 	last := PropID(0)
 	for sub.off < end {
-		idv, err := sub.varint("property identifier")
-		if err != nil {
+		var idv uint32
+		if c := sub.b[sub.off]; c < 0x80 {
+			idv = uint32(c) // identifiers are one byte in their shortest form
+			sub.off++
+		} else if idv, err = sub.varint("property identifier"); err != nil {
 			return err
 		}
 		if idv > maxPropID || props[idv].kind == kNone {

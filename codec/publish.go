@@ -80,7 +80,7 @@ func (p *Publish) decode(d *Decoder, flags byte, body []byte) error {
 	p.Topic = body[2:off:off]
 	// Most topics are non-empty plain ASCII without wildcards: one pass
 	// settles every topic rule for them.
-	plain := off > 2 && plainASCII(p.Topic, true)
+	plain := off > 2 && plainTopic(p.Topic)
 	if !plain {
 		if err := d.checkString("topic name", p.Topic, ruleUTF8); err != nil {
 			return err
