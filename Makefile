@@ -38,8 +38,12 @@ test: deps
 deps:
 	./scripts/install-deps.sh
 
+# Every benchmark of the module, then the codec side by side with mochi-mqtt
+# and Eclipse Paho (a nested module, so go.mod stays lean) as a benchstat
+# table. BENCHTIME and COUNT tune the comparison.
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	COUNT=$${COUNT:-6} BENCHTIME=$${BENCHTIME:-500ms} ./codec/compare/bench.sh
 
 fuzz:
 	GO='$(GO)' FUZZTIME='$(FUZZTIME)' ./scripts/fuzz.sh
