@@ -1,8 +1,6 @@
 package conformance_test
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,22 +15,6 @@ import (
 	"github.com/mqtt-check/mqtt-check/reference/mosquitto"
 )
 
-// startReference runs an in-process reference broker on 127.0.0.1:0.
-func startReference(t *testing.T, opts broker.Options) string {
-	t.Helper()
-	if opts.SysInterval == 0 {
-		opts.SysInterval = 200 * time.Millisecond
-	}
-	srv := broker.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(context.Background(), ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
-
 func TestRegistryIsValid(t *testing.T) {
 	if err := conformance.Validate(); err != nil {
 		t.Fatal(err)
@@ -46,10 +28,16 @@ func TestRegistryIsValid(t *testing.T) {
 func TestConformance(t *testing.T) {
 	cfg := conformance.Config{Wait: 2 * time.Second, Quiet: 300 * time.Millisecond, KeepAliveMargin: 700 * time.Millisecond}
 	var targets []*conformance.Target
-	ref := startReference(t, broker.Options{})
+	// The reference broker with its TLS and WebSocket listeners, checked
+	// at both protocol levels.
+	emb, err := broker.StartEmbedded(broker.Options{SysInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emb.Close() })
 	for _, v := range []codec.Version{codec.V311, codec.V31} {
-		name := "reference-" + v.String()
-		targets = append(targets, &conformance.Target{Name: name, Addr: ref, Version: v})
+		targets = append(targets, &conformance.Target{Name: "reference-" + v.String(), Addr: emb.Addr, Version: v,
+			TLSAddr: emb.TLSAddr, ClientTLS: emb.ClientTLS, WebSocketURL: emb.WebSocketURL})
 	}
 	if _, err := mosquitto.Find(); err == nil || os.Getenv("CI") != "" {
 		m := mosquitto.Start(t, mosquitto.Options{})
@@ -71,6 +59,20 @@ func TestConformance(t *testing.T) {
 	for _, tg := range targets[:2] {
 		prepare(t, tg, nil)
 	}
+	// A reference broker that requires a password, for the auth specs.
+	auth := broker.NewAuth()
+	if err := auth.AddUser("mqtt-check", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	secured, err := broker.StartEmbedded(broker.Options{Auth: auth, SysInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { secured.Close() })
+	authTarget := &conformance.Target{Name: "reference-auth", Addr: secured.Addr, Version: codec.V311,
+		Username: "mqtt-check", Password: "secret", Only: []string{"MQTT-3.1.4-4", "MQTT-3.2.2-4", "MQTT-3.2.2-5", "MQTT-3.3.5-2"}}
+	prepare(t, authTarget, nil)
+	targets = append(targets, authTarget)
 	conformance.Build(targets, cfg)
 	ginkgo.RunSpecs(t, "MQTT conformance", conformance.SuiteConfig(os.Getenv("MQTT_CHECK_LABELS"), nil, nil, 10*time.Minute), quietReporter())
 }

@@ -199,16 +199,18 @@ func (c *conn) violationsTolerated() bool {
 	return true
 }
 
-// finish tears the connection down: flush what is queued, close the
-// socket, leave the session, and publish the Will if the reason calls for
-// it.
+// finish tears the connection down: flush what is queued, publish the
+// Will if the reason calls for it, leave the session, and close the
+// socket. The socket closes last, so a client that sees the close knows
+// the broker is done with the connection (a test can then rely on the
+// session being offline and the Will published).
 func (c *conn) finish(reason closeReason) {
 	c.wmu.Lock()
 	c.closing = true
 	c.cond.Signal()
 	c.wmu.Unlock()
 	<-c.writerDone
-	c.nc.Close()
+	defer c.nc.Close()
 	c.srv.log.Debug("connection closed", "remote", c.remote, "client", c.clientID, "reason", reason.String(), "err", c.lastErr)
 	if !c.connected {
 		return
