@@ -11,6 +11,7 @@ import (
 
 	"github.com/mqtt-check/mqtt-check/codec"
 	"github.com/mqtt-check/mqtt-check/conformance"
+	"github.com/mqtt-check/mqtt-check/conformance/catalogue"
 	"github.com/mqtt-check/mqtt-check/reference/broker"
 	"github.com/mqtt-check/mqtt-check/reference/mosquitto"
 )
@@ -92,4 +93,14 @@ func quietReporter() types.ReporterConfig {
 	rc.Succinct = true
 	rc.NoColor = true
 	return rc
+}
+
+// TestCoverage requires every statement that binds a server to be checked
+// by a spec or declared untestable with a reason in the catalogue.
+func TestCoverage(t *testing.T) {
+	cv := catalogue.MQTT311().Coverage(conformance.Checked())
+	t.Logf("%d server statements: %d checked, %d untestable", cv.Server, cv.Covered, cv.Untestable)
+	if len(cv.Missing) > 0 {
+		t.Errorf("statements neither checked nor declared untestable: %v", cv.Missing)
+	}
 }
