@@ -1,8 +1,6 @@
 package conformance
 
 import (
-	"github.com/onsi/ginkgo/v2"
-
 	"github.com/mqtt-check/mqtt-check/codec"
 	"github.com/mqtt-check/mqtt-check/reference/probe"
 )
@@ -15,14 +13,6 @@ import (
 // connection. So a refusal must end in a close (MQTT-3.2.2-5 when a
 // CONNACK was sent), the CONNACK itself is a SHOULD, and a server that
 // does not authenticate at all breaks no MUST.
-
-// authSkip ends the spec as skipped, the way a missing capability does.
-// Call it before opening any connection: nothing is cleaned up after it.
-func (t *T) authSkip(why string) {
-	entry(EntryVerdict, VerdictSkip)
-	entry(EntryReason, why)
-	ginkgo.Skip(why)
-}
 
 // authOutcome is what a broker did with one CONNECT.
 type authOutcome struct {
@@ -145,7 +135,7 @@ var _ = Register(Spec{
 	Level: Must, Area: AreaAuth,
 	Needs: []Capability{CapAuth, CapQoS1},
 	Run: func(t *T) {
-		t.authSkip("needs a topic the configured user may not publish to, and the target declares none " +
+		t.Skip("needs a topic the configured user may not publish to, and the target declares none " +
 			"(the publish to $SYS in \"acknowledges a QoS 1 PUBLISH to a $SYS topic normally or closes the connection\" checks the same rule where the broker protects $SYS)")
 	},
 })

@@ -40,16 +40,6 @@ func (t *T) transportTLSAddr() string {
 	return t.Target.Addr // CapTLS without TLSAddr: the main listener is TLS
 }
 
-// transportSetup is Setup for the extra listeners: a TLS port or
-// WebSocket URL that refuses connections makes the spec "could not
-// check" without marking the whole target as down (Setup would, and
-// every later spec on the main listener would then be skipped).
-func (t *T) transportSetup(err error, what string) {
-	if err != nil {
-		t.CouldNotCheck("%s: %v", what, err)
-	}
-}
-
 // transportDialTLS opens a TLS connection to the target's TLS listener.
 // Without a client configuration from the user the broker's certificate
 // is not verified, and the spec's notes say so.
@@ -64,7 +54,7 @@ func (t *T) transportDialTLS(label string) *Client {
 		t.Note("no TLS client configuration given: the handshake did not verify the broker's certificate")
 	}
 	c, err := probe.Dial(t.ctx, addr, probe.Options{Label: t.transportLabel(label), Version: t.Version(), TLS: cfg, Transcript: t.tr})
-	t.transportSetup(err, "opening a TLS connection to "+addr)
+	t.Setup(err, "opening a TLS connection to "+addr)
 	return t.transportOwn(c)
 }
 
@@ -74,8 +64,8 @@ func (t *T) transportDialTLS(label string) *Client {
 func (t *T) transportDialWS(label string, onResponse func(string)) *Client {
 	url := t.Target.WebSocketURL
 	c, err := probe.Dial(t.ctx, url, probe.Options{Label: t.transportLabel(label), Version: t.Version(),
-		Transcript: t.tr, Dialer: WebSocketDialer(url, onResponse)})
-	t.transportSetup(err, "opening a WebSocket connection to "+url)
+		Transcript: t.tr, Dialer: WebSocketDialer(url, t.Target.ClientTLS, onResponse)})
+	t.Setup(err, "opening a WebSocket connection to "+url)
 	return t.transportOwn(c)
 }
 
@@ -94,7 +84,7 @@ func (t *T) transportDialWSRaw(label string) (*Client, *websocket.Conn) {
 		return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
 	}
 	c, err := probe.Dial(t.ctx, url, probe.Options{Label: t.transportLabel(label), Version: t.Version(), Transcript: t.tr, Dialer: dial})
-	t.transportSetup(err, "opening a WebSocket connection to "+url)
+	t.Setup(err, "opening a WebSocket connection to "+url)
 	return t.transportOwn(c), ws
 }
 
@@ -128,7 +118,7 @@ var _ = Register(Spec{
 		// credentials travel in the clear, so it is reported as a finding.
 		addr := t.transportTLSAddr()
 		c, err := probe.Dial(t.ctx, addr, probe.Options{Label: t.transportLabel("plain"), Version: t.Version(), Transcript: t.tr})
-		t.transportSetup(err, "opening a TCP connection to "+addr)
+		t.Setup(err, "opening a TCP connection to "+addr)
 		cl := t.transportOwn(c)
 		t.sendConnect(cl, true, nil)
 		// A TLS alert may decode as anything; only a well-formed accepting

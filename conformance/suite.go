@@ -149,6 +149,10 @@ func runSpec(ctx ginkgo.SpecContext, tg *Target, s *Spec, cfg Config) {
 		if expected {
 			entry(EntryNotes, "the deviation recorded for this target was not observed: "+dev.Evidence)
 		}
+	case skipped:
+		entry(EntryVerdict, VerdictSkip)
+		entry(EntryReason, res.message)
+		ginkgo.Skip(res.message)
 	case couldNotCheck:
 		entry(EntryVerdict, VerdictCouldNotCheck)
 		entry(EntryReason, res.message)

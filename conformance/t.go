@@ -44,6 +44,7 @@ const (
 	passed outcome = iota
 	failed
 	couldNotCheck
+	skipped
 )
 
 // Context is cancelled when the spec times out or the run is interrupted.
@@ -100,11 +101,14 @@ func (t *T) CouldNotCheck(format string, args ...any) {
 // Setup ends the spec as "could not check" if err is set.
 func (t *T) Setup(err error, what string) {
 	if err != nil {
-		if isRefused(err) {
-			t.Target.setDown(fmt.Sprintf("%s refused connections during %q: %v", t.Target.Addr, t.spec.FullName(), err))
-		}
 		t.CouldNotCheck("%s: %v", what, err)
 	}
+}
+
+// Skip ends the spec with a skip verdict and reason: it does not apply to
+// this target (for example a capability the spec is not for is present).
+func (t *T) Skip(format string, args ...any) {
+	panic(&abort{skipped, fmt.Sprintf(format, args...)})
 }
 
 func isRefused(err error) bool {
@@ -125,6 +129,11 @@ func (t *T) Dial(label string) *Client {
 		label = fmt.Sprintf("c%d", t.n)
 	}
 	c, err := t.Target.dial(t.ctx, t.tr, label)
+	if err != nil && isRefused(err) {
+		// The main listener refusing connections means the broker went
+		// away: the specs after this one cannot check anything.
+		t.Target.setDown(fmt.Sprintf("%s refused connections during %q: %v", t.Target.Addr, t.spec.FullName(), err))
+	}
 	t.Setup(err, "connecting to "+t.Target.Addr)
 	cl := &Client{Conn: c, t: t}
 	t.conns = append(t.conns, cl)
