@@ -57,6 +57,9 @@ type Target struct {
 	// Name labels the target in reports ("reference", "mosquitto", or
 	// the address).
 	Name string
+	// Banner is the broker's own name and version when it says
+	// ($SYS/broker/version), found by Probe.
+	Banner string
 	// Addr is host:port of the plain MQTT listener.
 	Addr    string
 	Version codec.Version
@@ -338,6 +341,13 @@ func (t *Target) Probe(ctx context.Context, wait time.Duration) error {
 			return ok && strings.HasPrefix(string(p.Topic), "$SYS/")
 		})
 		t.Caps[CapSys] = err == nil
+		if err == nil {
+			// Brokers that publish $SYS/broker/version (mosquitto, the
+			// reference broker) name themselves there.
+			if r, err := a.Expect(ctx, min(wait, time.Second), "$SYS/broker/version", probe.IsPublish("$SYS/broker/version")); err == nil {
+				t.Banner = string(r.Packet.(*codec.Publish).Payload)
+			}
+		}
 	}
 	if !t.Caps[CapSys] {
 		absent(CapSys, "no $SYS message arrived after subscribing to $SYS/#")

@@ -57,8 +57,10 @@ Timing:
 Reports:
   --junit FILE             JUnit XML (Ginkgo's reporter)
   --json FILE              Ginkgo's JSON report
-  --report-dir DIR         write junit.xml, ginkgo.json, results.json and
-                           summary.txt there
+  --report-dir DIR         write every format there: report.html (one
+                           self-contained page), report.json (stable schema,
+                           reports/SCHEMA.md), summary.md, junit.xml,
+                           ginkgo.json, results.json and summary.txt
   -v                       verbose progress
 
 Exit codes: 0 no MUST statement failed; 1 MUST failures; 2 could not run
@@ -191,9 +193,6 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := os.MkdirAll(f.reportDir, 0o755); err != nil {
 			return err
 		}
-		if opts.JUnitReport == "" {
-			opts.JUnitReport = filepath.Join(f.reportDir, "junit.xml")
-		}
 		if opts.JSONReport == "" {
 			opts.JSONReport = filepath.Join(f.reportDir, "ginkgo.json")
 		}
@@ -209,6 +208,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if f.reportDir != "" {
 		if err := writeRunReports(f.reportDir, out, b.String()); err != nil {
+			return err
+		}
+		if err := writeConformanceReports(f.reportDir, conformanceDoc(out, targets), out.Report); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\nReports written to %s\n", f.reportDir)
