@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party programs the tests run against, when missing:
-# the Debian packages mosquitto (a real broker) and mosquitto-clients
-# (mosquitto_pub / mosquitto_sub, real clients). `make test` calls it, so a
-# fresh machine needs nothing else. Without root or apt-get it only warns:
+# the Debian packages mosquitto (a real broker), mosquitto-clients
+# (mosquitto_pub / mosquitto_sub, real clients) and chromium (the headless
+# browser the reports tests open the HTML reports in). `make test` calls
+# it, so a fresh machine needs nothing else. Without root or apt-get it only warns:
 # the tests that need these programs then skip, except under CI (CI=true),
 # where they fail.
 set -uo pipefail
@@ -10,11 +11,12 @@ set -uo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-	echo "install-deps: missing ${need[*]}; install them (Debian: apt-get install ${need[*]}) or the interop tests skip" >&2
+	echo "install-deps: missing ${need[*]}; install them (Debian: apt-get install ${need[*]}) or the interop and browser tests skip" >&2
 	exit 0
 fi
 echo "install-deps: installing ${need[*]}" >&2

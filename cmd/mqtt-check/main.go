@@ -55,6 +55,9 @@ func commandTable() []command {
 		conformanceRunCommand(),
 		coverageCommand(),
 		brokerCommand(),
+		loadCommand(),
+		reportCommand(),
+		decodeCommand(), proxyCommand(),
 	}
 }
 
