@@ -90,6 +90,9 @@ type Summary struct {
 	ByArea   map[string]map[string]Tally // target -> area -> tally
 	ByLevel  map[string]map[string]Tally // target -> level -> tally
 	Failures []Result
+	// Down holds, per target that stopped answering during the run, the
+	// first message saying so: reported once, not per spec.
+	Down map[string]string
 }
 
 // Summarize tallies results.
@@ -112,6 +115,12 @@ func Summarize(rs []Result) Summary {
 		s.ByLevel[r.Target][r.Level][r.Verdict]++
 		if r.Verdict == VerdictFail {
 			s.Failures = append(s.Failures, r)
+		}
+		if r.Verdict == VerdictCouldNotCheck && strings.HasPrefix(r.Reason, downPrefix) && s.Down[r.Target] == "" {
+			if s.Down == nil {
+				s.Down = map[string]string{}
+			}
+			s.Down[r.Target] = strings.TrimPrefix(r.Reason, downPrefix)
 		}
 	}
 	return s
@@ -149,6 +158,14 @@ func (s Summary) WriteText(b *strings.Builder) {
 			}
 		}
 		writeRow(b, "total", s.ByTarget[t])
+	}
+	if len(s.Down) > 0 {
+		b.WriteString("\n")
+		for _, t := range targets {
+			if msg := s.Down[t]; msg != "" {
+				fmt.Fprintf(b, "TARGET STOPPED ANSWERING: %s: %s; the specs after it could not be checked.\n", t, msg)
+			}
+		}
 	}
 	if len(s.Failures) > 0 {
 		fmt.Fprintf(b, "\nMUST failures (%d):\n", len(s.Failures))

@@ -53,6 +53,10 @@ const (
 	EntryNotes      = "notes"
 )
 
+// downPrefix starts the reason of specs skipped because their target
+// stopped answering.
+const downPrefix = "target stopped answering: "
+
 // Verdicts.
 const (
 	VerdictPass          = "pass"
@@ -124,7 +128,7 @@ func runSpec(ctx ginkgo.SpecContext, tg *Target, s *Spec, cfg Config) {
 	}
 	if msg := tg.down(); msg != "" {
 		entry(EntryVerdict, VerdictCouldNotCheck)
-		entry(EntryReason, "target stopped answering: "+msg)
+		entry(EntryReason, downPrefix+msg)
 		ginkgo.Skip("could not check: target stopped answering: " + msg)
 	}
 	for _, need := range s.Needs {
