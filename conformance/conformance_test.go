@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/mqtt-check/mqtt-check/conformance/catalogue"
 	"github.com/mqtt-check/mqtt-check/reference/broker"
 	"github.com/mqtt-check/mqtt-check/reference/mosquitto"
+	"github.com/mqtt-check/mqtt-check/reference/probe"
 )
 
 func TestRegistryIsValid(t *testing.T) {
@@ -76,6 +78,35 @@ func TestConformance(t *testing.T) {
 	targets = append(targets, authTarget)
 	conformance.Build(targets, cfg)
 	ginkgo.RunSpecs(t, "MQTT conformance", conformance.SuiteConfig(os.Getenv("MQTT_CHECK_LABELS"), nil, nil, 10*time.Minute), quietReporter())
+	for _, tg := range targets {
+		if tg.Only == nil {
+			checkNothingLeft(t, tg)
+		}
+	}
+}
+
+// checkNothingLeft subscribes to every topic and requires that no
+// retained message of the run is still on the target: the suite must be
+// safe to point at a shared broker.
+func checkNothingLeft(t *testing.T, tg *conformance.Target) {
+	t.Helper()
+	c, err := probe.Dial(t.Context(), tg.Addr, probe.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Connect(t.Context(), &codec.Connect{ClientID: []byte("leftover-check"), CleanSession: true}, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Subscribe(t.Context(), 2*time.Second, codec.Subscription{Filter: []byte("#")}); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectNothing(t.Context(), 500*time.Millisecond, nil)
+	for _, r := range c.Drain() {
+		if p, ok := r.Packet.(*codec.Publish); ok && p.Retain && strings.HasPrefix(string(p.Topic), "mc") {
+			t.Errorf("%s: the run left a retained message on %q", tg.Name, p.Topic)
+		}
+	}
 }
 
 func prepare(t *testing.T, tg *conformance.Target, p *conformance.Profile) {
