@@ -149,22 +149,12 @@ var ErrServerClosed = errors.New("broker: server closed")
 // Serve accepts connections on ln until ctx is done or Close is called.
 // It always closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
+	if !s.trackListener(ln) {
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-		ln.Close()
-	}()
+	defer s.untrackListener(ln)
 	var tempDelay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -196,23 +186,55 @@ func (s *Server) ServeConn(nc net.Conn) {
 		return
 	}
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		nc.Close()
+	if !s.trackConn(c) {
 		return
+	}
+	go func() {
+		defer s.untrackConn(c)
+		c.serve()
+	}()
+}
+
+// trackListener records ln so Close can stop it; false (and ln closed)
+// once the server is closed.
+func (s *Server) trackListener(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		ln.Close()
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrackListener(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.listeners, ln)
+	s.mu.Unlock()
+	ln.Close()
+}
+
+// trackConn records a connection so Close can end it and wait for it;
+// false (and the socket closed) once the server is closed.
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.nc.Close()
+		return false
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
-	s.mu.Unlock()
 	s.stats.connections.Add(1)
-	go func() {
-		defer s.wg.Done()
-		c.serve()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
+	return true
+}
+
+func (s *Server) untrackConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // ListenAndServe listens on a TCP address and serves it; with tlsConf set

@@ -22,24 +22,23 @@ func (s *Server) ServeWebSocket(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
+	if !s.trackListener(ln) {
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	stop := context.AfterFunc(ctx, func() { hs.Close() })
-	defer stop()
+	defer s.untrackListener(ln)
+	served := make(chan struct{})
+	defer close(served)
 	go func() {
-		<-s.stopSys
-		hs.Close()
+		// Server.Close closes ln, which ends Serve; the context too.
+		select {
+		case <-ctx.Done():
+			hs.Close()
+		case <-s.stopSys:
+			hs.Close()
+		case <-served:
+		}
 	}()
 	err := hs.Serve(ln)
-	s.mu.Lock()
-	delete(s.listeners, ln)
-	s.mu.Unlock()
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return ErrServerClosed
 	}
@@ -61,20 +60,10 @@ func (s *Server) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 	// and closes the connection with status 1003.
 	nc := websocket.NetConn(context.Background(), wc, websocket.MessageBinary)
 	c := newConn(s, nc)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		nc.Close()
+	if !s.trackConn(c) {
 		return
 	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-	s.stats.connections.Add(1)
+	defer s.untrackConn(c)
 	// The HTTP handler must not return before the connection ends.
 	c.serve()
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
 }
