@@ -31,6 +31,8 @@ type engine struct {
 	// pubStart and pubEnd bound the publishing schedule; hardStop is
 	// when publishers give up their backlog.
 	pubStart, pubEnd, hardStop time.Time
+	// pubDone is when publishing actually ended (at or before pubEnd).
+	pubDone time.Time
 
 	wg    sync.WaitGroup // background goroutines (reconnects, churn)
 	notes []string
@@ -196,6 +198,9 @@ func (e *engine) result() (*reports.LoadResult, error) {
 		Latency: lat, IntervalMs: cfg.Interval.Milliseconds(), Intervals: e.m.intervals,
 		Connections: e.m.connections(), Errors: e.m.errorList(),
 	}
+	if !e.pubDone.IsZero() {
+		r.PublishEnd = e.pubDone
+	}
 	if r.PublishStart.IsZero() {
 		r.PublishStart, r.PublishEnd = e.start, end
 	}
@@ -207,7 +212,7 @@ func (e *engine) result() (*reports.LoadResult, error) {
 		MaxRSSBytes: u.maxRSS, RSSBeforeBytes: e.rssBefore, RSSConnectedBytes: e.rssConnected,
 		Goroutines: e.goroutines, OpenFileLimit: fileLimit(),
 	}
-	if n := r.Connections.Peak; n > 0 && e.rssConnected > 0 {
+	if n := r.Connections.Peak; n > 0 && e.rssConnected > e.rssBefore {
 		r.Resources.KBPerConnection = float64(e.rssConnected-e.rssBefore) / float64(n) / 1024
 	}
 	r.Notes = e.notes

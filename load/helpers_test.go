@@ -60,7 +60,17 @@ func dump(t testing.TB, r *reports.LoadResult) {
 // checkNoLeak fails the test if goroutines started during it are still
 // running shortly after it.
 func checkNoLeak(t *testing.T) {
+	// Let goroutines that earlier setup started (a broker's listeners)
+	// settle before taking the baseline.
 	before := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		time.Sleep(2 * time.Millisecond)
+		n := runtime.NumGoroutine()
+		if n == before {
+			break
+		}
+		before = n
+	}
 	t.Cleanup(func() {
 		deadline := time.Now().Add(5 * time.Second)
 		for runtime.NumGoroutine() > before {

@@ -184,8 +184,9 @@ func (e *engine) runMessages(ctx context.Context) error {
 	pw.Wait()
 	// Publishing is over once every scheduled message was sent, or at
 	// the deadline when the publishers ran late.
-	if now := time.Now(); now.Before(e.pubEnd) {
-		e.pubEnd = now
+	e.pubDone = time.Now()
+	if e.pubDone.After(e.pubEnd) {
+		e.pubDone = e.pubEnd
 	}
 	e.m.setPhase("drain")
 	e.drain(ctx)

@@ -166,8 +166,17 @@ func (e *engine) runRetained(ctx context.Context) error {
 	e.pubEnd = time.Now()
 
 	// Clear the retained messages (a zero-byte retained message removes
-	// one), and leave the target as it was found.
+	// one), and leave the target as it was found. The subscribers go
+	// first, so that they do not receive the clearing messages.
 	e.m.setPhase("cleanup")
+	var subs []*client.Client
+	for _, s := range e.subs {
+		s.mu.Lock()
+		subs = append(subs, s.c)
+		s.c = nil
+		s.mu.Unlock()
+	}
+	e.closeAll(context.Background(), subs)
 	cctx, ccancel := context.WithTimeout(context.Background(), cfg.Drain)
 	defer ccancel()
 	for i := 0; i < cfg.Topics && cctx.Err() == nil; i++ {

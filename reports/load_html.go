@@ -49,13 +49,15 @@ func WriteLoadHTML(w io.Writer, runs []*LoadResult) error {
 		fmt.Fprintf(&b, "<p class=\"sub\">%s against %s, %s. Latency is measured from each message's intended send time (open loop, no coordinated omission); the service time is beside it.</p>\n",
 			html.EscapeString(r.Scenario), html.EscapeString(r.Target), r.Start.UTC().Format(time.RFC3339))
 	}
+	// Charts first: they are what a reader compares; the details of
+	// each run follow.
+	b.WriteString("<h2>Charts</h2>\n")
+	for _, c := range loadCharts(runs) {
+		c.render(&b)
+	}
+	b.WriteString("<h2>Runs</h2>\n")
 	for i, r := range runs {
 		writeRunSection(&b, r, loadPalette[i%len(loadPalette)])
-	}
-	charts := loadCharts(runs)
-	b.WriteString("<h2>Charts</h2>\n")
-	for _, c := range charts {
-		c.render(&b)
 	}
 	b.WriteString("<p class=\"sub\">Written by mqtt-check. HdrHistogram data: result.json (base64 V2 histograms), latency.hlog (interval log for HistogramLogProcessor), latency.hgrm (percentile distribution).</p>\n</body>\n</html>\n")
 	_, err := io.WriteString(w, b.String())
@@ -129,7 +131,7 @@ func writeRunSection(b *strings.Builder, r *LoadResult, color string) {
 				continue
 			}
 			fmt.Fprintf(b, "<tr><td>%s</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-				html.EscapeString(metricTitles[m]), h.Count, fmtMsCell(h.MinMs), fmtMsCell(h.P50Ms), fmtMsCell(h.P90Ms), fmtMsCell(h.P99Ms),
+				html.EscapeString(metricTitle(r, m)), h.Count, fmtMsCell(h.MinMs), fmtMsCell(h.P50Ms), fmtMsCell(h.P90Ms), fmtMsCell(h.P99Ms),
 				fmtMsCell(h.P999Ms), fmtMsCell(h.P9999Ms), fmtMsCell(h.MaxMs), fmtMsCell(h.MeanMs))
 		}
 		b.WriteString("</table>\n")

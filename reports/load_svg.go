@@ -129,7 +129,11 @@ func (c *svgChart) render(b *strings.Builder) {
 		for k := 0; k <= int(xmax); k++ {
 			x := px(float64(k))
 			fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" class="grid"/>`, x, x, padT, padT+plotH)
-			fmt.Fprintf(b, `<text x="%.1f" y="%d" class="xt">%s</text>`+"\n", x, padT+plotH+16, percentileLabel(k))
+			anchor := ""
+			if k == int(xmax) {
+				anchor = ` style="text-anchor:end"`
+			}
+			fmt.Fprintf(b, `<text x="%.1f" y="%d" class="xt"%s>%s</text>`+"\n", x, padT+plotH+16, anchor, percentileLabel(k))
 		}
 	} else {
 		step := niceStep(xmax-xmin, 8)

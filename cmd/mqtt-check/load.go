@@ -276,7 +276,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if slo != nil && r.SLO == nil {
 		r.SLO = slo.Evaluate(r)
 	}
-	return writeLoadOutputs(r, f.jsonOut, f.reportDir, stdout)
+	if err := writeLoadOutputs(r, f.jsonOut, f.reportDir, stdout); err != nil {
+		return err
+	}
+	if r.Connections.Attempted > 0 && r.Connections.Succeeded == 0 {
+		// Nothing was measured: the target is unreachable or refuses
+		// everyone, which is "could not run", not a verdict.
+		return fmt.Errorf("no connection to %s succeeded", cfg.Target)
+	}
+	return nil
 }
 
 // writeLoadOutputs prints the summary, writes the requested files and

@@ -33,6 +33,9 @@ Kinds:
   diff OLD NEW       what newly fails and what was fixed; exits 1 on a
                      regression (a statement or spec that passed, or
                      failed with an accepted deviation, and fails now)
+  load FILE...       load results (mqtt-check load --json): text summary,
+                     HTML overlaying several runs (default), text, hgrm;
+                     see mqtt-check report load -h
 
 Flags:
   -o FILE            write to FILE instead of standard output
@@ -48,6 +51,7 @@ Examples:
   mqtt-check report markdown out/report.json >> "$GITHUB_STEP_SUMMARY"
   mqtt-check report matrix mosquitto.json emqx.json --format html -o matrix.html
   mqtt-check report diff release-1.json release-2.json
+  mqtt-check report load -o compare.html before.json after.json
 `,
 		run: runReport,
 	}
@@ -57,7 +61,11 @@ Examples:
 // files each takes (-1: one or more).
 var reportKinds = map[string]int{"html": 1, "markdown": 1, "junit": 1, "json": 1, "matrix": -1, "diff": 2}
 
-func runReport(_ context.Context, args []string, stdout, _ io.Writer) error {
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "load" {
+		// Load results have their own document and renderer.
+		return runReportLoad(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("report")
 	output := fs.String("o", "", "output file")
 	format := fs.String("format", "markdown", "matrix format")
