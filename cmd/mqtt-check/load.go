@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -129,16 +127,17 @@ Examples:
 
 type loadFlags struct {
 	target, scenario, file, protocol, username, password string
-	useTLS, insecure, websocket, persistent              bool
-	cafile, cert, key, sourceIP, qos, shard              string
-	clients, publishers, subscribers, subQoS, payload    int
-	topics, branching, inflight, connConc                int
-	topicPrefix, runID, label, jsonOut, reportDir, slo   string
-	rate, connectRate, findMaxFactor                     float64
-	closedLoop, findMax, quiet                           bool
-	count                                                int64
-	duration, rampUp, keepalive, drain, interval         time.Duration
-	churnOn, churnOff                                    time.Duration
+	tlsClientFlags
+	websocket, persistent                              bool
+	sourceIP, qos, shard                               string
+	clients, publishers, subscribers, subQoS, payload  int
+	topics, branching, inflight, connConc              int
+	topicPrefix, runID, label, jsonOut, reportDir, slo string
+	rate, connectRate, findMaxFactor                   float64
+	closedLoop, findMax, quiet                         bool
+	count                                              int64
+	duration, rampUp, keepalive, drain, interval       time.Duration
+	churnOn, churnOff                                  time.Duration
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -153,11 +152,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.protocol, "protocol", "", "protocol version")
 	fs.StringVar(&f.username, "username", "", "user name")
 	fs.StringVar(&f.password, "password", "", "password")
-	fs.BoolVar(&f.useTLS, "tls", false, "use TLS")
-	fs.StringVar(&f.cafile, "cafile", "", "CA bundle")
-	fs.StringVar(&f.cert, "cert", "", "client certificate")
-	fs.StringVar(&f.key, "key", "", "client key")
-	fs.BoolVar(&f.insecure, "insecure", false, "skip certificate verification")
+	f.tlsClientFlags.register(fs)
 	fs.BoolVar(&f.websocket, "websocket", false, "target is a WebSocket URL")
 	fs.StringVar(&f.sourceIP, "source-ip", "", "local addresses")
 	fs.DurationVar(&f.keepalive, "keepalive", 0, "keepalive")
@@ -445,42 +440,15 @@ func (f *loadFlags) apply(cfg *load.Config, set map[string]bool) error {
 		}
 		cfg.Shard, cfg.Shards = i, n
 	}
-	if f.useTLS {
-		tc, err := f.tlsConfig()
-		if err != nil {
-			return err
-		}
-		cfg.TLS = tc
-	} else if f.cafile != "" || f.cert != "" || f.insecure {
-		return errors.New("--cafile, --cert and --insecure need --tls")
+	tc, err := f.tlsClientFlags.config()
+	if err != nil {
+		return err
 	}
+	cfg.TLS = tc
 	if cfg.Rate < 0 || cfg.Clients < 0 || cfg.Count < 0 || cfg.Duration < 0 {
 		return errors.New("--rate, --clients, --count and --duration cannot be negative")
 	}
 	return nil
-}
-
-func (f *loadFlags) tlsConfig() (*tls.Config, error) {
-	c := &tls.Config{InsecureSkipVerify: f.insecure, MinVersion: tls.VersionTLS12}
-	if f.cafile != "" {
-		pem, err := os.ReadFile(f.cafile)
-		if err != nil {
-			return nil, fmt.Errorf("--cafile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--cafile: no certificate in %s", f.cafile)
-		}
-		c.RootCAs = pool
-	}
-	if f.cert != "" || f.key != "" {
-		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
-		if err != nil {
-			return nil, fmt.Errorf("--cert/--key: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // runLoadMerge is 'mqtt-check load merge': it adds up the result

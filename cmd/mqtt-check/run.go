@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -78,14 +76,14 @@ Examples:
 }
 
 type runFlags struct {
-	targets, focus, skip, faults        stringList
-	protocol, username, password        string
-	useTLS, insecure                    bool
-	cafile, cert, key, tlsTarget, wsURL string
-	profile, labelFilter                string
-	list, verbose                       bool
-	wait, quiet, timeout                time.Duration
-	junit, jsonReport, reportDir        string
+	targets, focus, skip, faults stringList
+	protocol, username, password string
+	tlsClientFlags
+	tlsTarget, wsURL             string
+	profile, labelFilter         string
+	list, verbose                bool
+	wait, quiet, timeout         time.Duration
+	junit, jsonReport, reportDir string
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,11 +93,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.protocol, "protocol", "3.1.1", "3.1.1 or 3.1")
 	fs.StringVar(&f.username, "username", "", "user name")
 	fs.StringVar(&f.password, "password", "", "password")
-	fs.BoolVar(&f.useTLS, "tls", false, "use TLS")
-	fs.StringVar(&f.cafile, "cafile", "", "CA bundle")
-	fs.StringVar(&f.cert, "cert", "", "client certificate")
-	fs.StringVar(&f.key, "key", "", "client key")
-	fs.BoolVar(&f.insecure, "insecure", false, "skip certificate verification")
+	f.tlsClientFlags.register(fs)
 	fs.StringVar(&f.tlsTarget, "tls-target", "", "extra TLS listener")
 	fs.StringVar(&f.wsURL, "websocket", "", "WebSocket URL")
 	fs.StringVar(&f.profile, "profile", "", "profile file")
@@ -144,7 +138,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		prof = p
 	}
-	tlsConf, err := f.clientTLS()
+	tlsConf, err := f.tlsClientFlags.config()
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -223,35 +217,6 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("no spec ran: check --label-filter, --focus and --skip")
 	}
 	return nil
-}
-
-func (f *runFlags) clientTLS() (*tls.Config, error) {
-	if !f.useTLS {
-		if f.cafile != "" || f.cert != "" || f.insecure {
-			return nil, errors.New("--cafile, --cert and --insecure need --tls")
-		}
-		return nil, nil
-	}
-	c := &tls.Config{InsecureSkipVerify: f.insecure, MinVersion: tls.VersionTLS12}
-	if f.cafile != "" {
-		pem, err := os.ReadFile(f.cafile)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate in %s", f.cafile)
-		}
-		c.RootCAs = pool
-	}
-	if f.cert != "" || f.key != "" {
-		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
-		if err != nil {
-			return nil, err
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 func listSpecs(w io.Writer) error {
