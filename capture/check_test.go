@@ -107,8 +107,8 @@ func TestChecker(t *testing.T) {
 			{"c", &codec.Pingreq{}, 1200 * time.Millisecond}}, want: []string{"MQTT-3.1.2-23"}, dir: ClientToBroker},
 		{name: "retained at subscribe, then live with RETAIN=1", packets: with(pk{"c", sub(1, "r/#", "r/x"), 0},
 			pk{"b", &codec.Publish{Topic: []byte("r/x"), Retain: true}, 0}, pk{"b", &codec.Suback{PacketID: 1, ReturnCodes: []byte{0, 0}}, 0},
-			pk{"b", &codec.Publish{Topic: []byte("r/x"), Retain: true}, 0}, // second filter: still fine
-			pk{"b", &codec.Publish{Topic: []byte("r/y"), Retain: true}, 0}, // only r/# matches: fine
+			pk{"b", &codec.Publish{Topic: []byte("r/x"), Retain: true}, 0},        // second filter: still fine
+			pk{"b", &codec.Publish{Topic: []byte("r/y"), Retain: true}, 0},        // only r/# matches: fine
 			pk{"b", &codec.Publish{Topic: []byte("r/x"), Retain: true}, 0}), want: []string{"MQTT-3.3.1-9"}, dir: BrokerToClient},
 	}
 	for _, tt := range tests {

@@ -308,6 +308,14 @@ func (c *connState) finish() {
 	}
 	if c.ver != 0 {
 		c.out.Protocol = versionName(c.ver)
+	} else {
+		for _, e := range c.out.Entries {
+			if e.Type != "" {
+				c.out.Entries = slices.Insert(c.out.Entries, 0, Entry{Time: c.out.Entries[0].Time, Dir: Note,
+					Text: "no CONNECT seen: packets decoded as MQTT 3.1.1"})
+				break
+			}
+		}
 	}
 	c.out.summarise()
 }

@@ -170,10 +170,11 @@ func TestRealClientsThroughProxy(t *testing.T) {
 			if st := p.srv.Stats(); len(st) != 6 {
 				t.Errorf("%d connections, want 6", len(st))
 			}
-			files, _ := filepath.Glob(filepath.Join(p.dir, "c*.txt"))
-			if len(files) != 6 {
-				t.Errorf("%d transcripts in %s, want 6", len(files), p.dir)
-			}
+			// Each transcript is written once its connection is over.
+			waitFor(t, 5*time.Second, "6 transcripts", func() bool {
+				files, _ := filepath.Glob(filepath.Join(p.dir, "c*.txt"))
+				return len(files) == 6
+			})
 		})
 	}
 }
