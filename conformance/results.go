@@ -22,6 +22,7 @@ type Result struct {
 	Detail     string        `json:"detail,omitempty"`
 	Transcript string        `json:"transcript,omitempty"`
 	Deviation  string        `json:"deviation,omitempty"`
+	Pcap       string        `json:"pcap,omitempty"`
 	Notes      string        `json:"notes,omitempty"`
 	Duration   time.Duration `json:"duration_ns"`
 	// Location is the spec's source file and line.
@@ -61,6 +62,8 @@ func Results(r types.Report) []Result {
 				res.Deviation = v
 			case EntryNotes:
 				res.Notes = v
+			case EntryPcap:
+				res.Pcap = v
 			}
 		}
 		switch {

@@ -24,6 +24,9 @@ type Config struct {
 	// KeepAliveMargin is the scheduling and network allowance added to
 	// 1.5x the keep alive before a broker is late (default 1s).
 	KeepAliveMargin time.Duration
+	// PcapDir, when set, receives a pcap of the wire transcript of every
+	// failed spec (and deviation), which Wireshark and tshark dissect.
+	PcapDir string
 }
 
 func (c *Config) setDefaults() {
@@ -51,6 +54,7 @@ const (
 	EntryTarget     = "target"     // target name
 	EntryDeviation  = "deviation"  // evidence of an accepted deviation
 	EntryNotes      = "notes"
+	EntryPcap       = "pcap" // path of the failure's capture, in Config.PcapDir
 )
 
 // downPrefix starts the reason of specs skipped because their target
@@ -164,6 +168,15 @@ func runSpec(ctx ginkgo.SpecContext, tg *Target, s *Spec, cfg Config) {
 		ginkgo.Skip("could not check: " + res.message)
 	case failed:
 		entry(EntryTranscript, t.transcript())
+		if cfg.PcapDir != "" {
+			name, err := t.writePcap(cfg.PcapDir)
+			if err != nil {
+				t.notes = append(t.notes, "could not write the pcap: "+err.Error())
+				entry(EntryNotes, strings.Join(t.notes, "\n"))
+			} else {
+				entry(EntryPcap, name)
+			}
+		}
 		entry(EntryDetail, res.message)
 		entry(EntryReason, firstLine(res.message))
 		switch {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mqtt-check/mqtt-check/capture"
 	"github.com/mqtt-check/mqtt-check/codec"
 	"github.com/mqtt-check/mqtt-check/reference/probe"
 )
@@ -291,4 +294,40 @@ func (t *T) transcript() string {
 	var b strings.Builder
 	t.tr.WriteText(&b)
 	return b.String()
+}
+
+// writePcap writes the spec's transcript as a pcap file in dir and
+// returns its path.
+func (t *T) writePcap(dir string) (string, error) {
+	name := filepath.Join(dir, pcapName(t.Target.Name, t.spec.FullName()))
+	f, err := os.Create(name)
+	if err != nil {
+		return "", fmt.Errorf("pcap: %w", err)
+	}
+	werr := capture.WriteTranscript(f, t.tr.Entries(), capture.PcapOptions{})
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return "", fmt.Errorf("pcap %s: %w", name, werr)
+	}
+	return name, nil
+}
+
+// pcapName makes a file name from a target and spec name: letters,
+// digits, '.' and '-' kept, everything else '_', bounded in length.
+func pcapName(target, spec string) string {
+	clean := func(s string, n int) string {
+		b := []byte(s)
+		for i, c := range b {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+				b[i] = '_'
+			}
+		}
+		if len(b) > n {
+			b = b[:n]
+		}
+		return string(b)
+	}
+	return clean(target, 40) + "--" + clean(spec, 120) + ".pcap"
 }

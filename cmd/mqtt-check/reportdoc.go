@@ -130,7 +130,7 @@ func docTarget(t *conformance.Target) reports.Target {
 // happened: ..." detail into its two parts.
 func docResult(r conformance.Result, location map[string]string) reports.Result {
 	dr := reports.Result{Target: r.Target, Area: r.Area, Level: r.Level, Spec: r.Name, Statements: r.Statements,
-		Verdict: r.Verdict, Reason: r.Reason, Transcript: r.Transcript, Deviation: r.Deviation, Notes: r.Notes,
+		Verdict: r.Verdict, Reason: r.Reason, Transcript: r.Transcript, Deviation: r.Deviation, Notes: r.Notes, Pcap: r.Pcap,
 		Duration: r.Duration, Location: r.Location}
 	if loc, ok := location[r.Name]; ok {
 		dr.Location = loc // where the spec is written, not where Build made its It

@@ -168,6 +168,13 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			WebSocketURL: f.wsURL, ClientTLS: tlsConf})
 	}
 	cfg := conformance.Config{Wait: f.wait, Quiet: f.quiet}
+	if f.reportDir != "" {
+		// Every failure gets a capture Wireshark opens, beside the reports.
+		cfg.PcapDir = filepath.Join(f.reportDir, "pcap")
+		if err := os.MkdirAll(cfg.PcapDir, 0o755); err != nil {
+			return err
+		}
+	}
 	for _, tg := range targets {
 		pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := tg.Probe(pctx, f.wait)
@@ -194,6 +201,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	out, err := conformance.Run(opts)
 	if err != nil {
 		return err
+	}
+	for i, r := range out.Results {
+		// Reports link captures relative to the report directory.
+		if rel, err := filepath.Rel(f.reportDir, r.Pcap); r.Pcap != "" && err == nil {
+			out.Results[i].Pcap = filepath.ToSlash(rel)
+		}
 	}
 	var b strings.Builder
 	conformance.Summarize(out.Results).WriteText(&b)
