@@ -173,7 +173,7 @@ func (s Summary) WriteText(b *strings.Builder) {
 	if len(s.Failures) > 0 {
 		fmt.Fprintf(b, "\nMUST failures (%d):\n", len(s.Failures))
 		for _, f := range s.Failures {
-			fmt.Fprintf(b, "  [%s] %s: %s\n      %s\n", f.Target, strings.Join(f.Statements, " "), f.Name, f.Reason)
+			fmt.Fprintf(b, "  [%s] %s\n      %s\n", f.Target, f.Name, f.Reason)
 		}
 	}
 }
