@@ -20,7 +20,7 @@ FUZZTIME ?= 10s
 # staticcheck, pinned; `go run pkg@version` builds it without touching go.mod.
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test deps bench fuzz lint clean
+.PHONY: all build run test deps bench fuzz lint clean interop
 
 all: build
 
@@ -55,6 +55,16 @@ lint:
 	fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The interoperability matrix (docs/interop.md): the conformance suite and
+# the load smoke scenario against every broker scripts/brokers/ can run
+# (mosquitto, RabbitMQ, ActiveMQ Classic, aedes, mochi-mqtt, the reference
+# broker), installed as needed (apt-get, npm ci, go build; root for apt),
+# one at a time; reports/interop/ gets matrix.md, matrix.html and
+# summary.md. Not part of `make test` (it takes about ten minutes).
+# INTEROP_BROKERS picks brokers, e.g. make interop INTEROP_BROKERS=mosquitto.
+interop: build
+	./scripts/interop.sh $(INTEROP_BROKERS)
 
 clean:
 	rm -rf bin

@@ -110,12 +110,12 @@ var _ = Register(Spec{
 
 var _ = Register(Spec{
 	Name:  "closes the connection when the CONNECT reserved flag is 1",
-	IDs:   []string{"MQTT-3.1.2-3"},
+	IDs:   []string{"MQTT-3.1.2-3", "MQTT-3.1.4-1"},
 	Level: Must, Area: AreaConnect,
 	Run: func(t *T) {
 		c := t.Dial("")
 		t.sendConnect(c, true, func(p *codec.Connect) { p.ReservedFlag = true })
-		c.expectClosedWithoutConnack("the broker closes the connection without accepting it", false)
+		c.expectClosedWithoutConnack("the broker closes the connection without sending a CONNACK (MQTT-3.1.2-3, MQTT-3.1.4-1)", false)
 	},
 })
 

@@ -114,5 +114,6 @@ PROPS
 		-jar "$ACTIVEMQ_HOME/bin/activemq.jar" start "xbean:file:$conf/activemq.xml"
 }
 
+# shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 broker_main "$@"

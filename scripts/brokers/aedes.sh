@@ -34,5 +34,6 @@ broker_launch() {
 	exec node "$AEDES_DIR/server.js" "$1"
 }
 
+# shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 broker_main "$@"

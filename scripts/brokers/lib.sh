@@ -41,6 +41,7 @@ BROKERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # The broker script that sourced this file, run again as "__launch PORT" in
 # the broker's own session.
 BROKER_SCRIPT=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}")
+# shellcheck disable=SC2034 # used by the broker scripts
 REPO_ROOT=$(cd "$BROKERS_DIR/../.." && pwd)
 STATE_ROOT=${MQTT_CHECK_BROKERS_STATE:-${TMPDIR:-/tmp}/mqtt-check-brokers}
 : "${NAME:?broker script must set NAME}"
@@ -77,6 +78,7 @@ port_in_use() {
 # ephemeral range (32768+) so that outgoing connections do not take it
 # between now and the broker's bind. Ports in EXCLUDE are avoided too (a
 # broker that needs several ports picks them one after another).
+# shellcheck disable=SC2120 # rabbitmq.sh passes ports to avoid
 free_port() {
 	local port tries=0 ex clash
 	while [ $tries -lt 200 ]; do
@@ -213,6 +215,7 @@ cmd_start() {
 		broker_prestart
 	fi
 	local port addr started deadline
+	# shellcheck disable=SC2119 # no port to avoid yet
 	port=$(free_port)
 	addr=127.0.0.1:$port
 	echo "$addr" >"$STATE/addr"

@@ -30,5 +30,6 @@ broker_launch() {
 	exec "$(mochi_bin)" -listen "127.0.0.1:$1"
 }
 
+# shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 broker_main "$@"

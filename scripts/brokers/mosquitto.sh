@@ -34,5 +34,6 @@ CONF
 	exec "$(mosquitto_bin)" -c "$STATE/mosquitto.conf"
 }
 
+# shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 broker_main "$@"

@@ -73,5 +73,6 @@ CONF
 	exec "$RABBIT_SERVER"
 }
 
+# shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 broker_main "$@"
