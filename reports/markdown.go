@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"html"
 	"strings"
 	"time"
 )
@@ -31,9 +30,6 @@ func mdCode(s string) string {
 	}
 	return fence + s + fence
 }
-
-// mdHTML escapes s for HTML inside Markdown (a <summary>).
-func mdHTML(s string) string { return html.EscapeString(strings.ReplaceAll(s, "\n", " ")) }
 
 // mdFence returns a code fence longer than any run of backticks in s.
 func mdFence(s string) string {
