@@ -40,6 +40,23 @@ func (t *T) malNewBystander() *malBystander {
 // served after the offending one was closed: a PINGREQ is answered and a
 // message it publishes comes back to it. A broker that crashes or drops
 // every client on one client's malformed packet fails here.
+// malCloseEach sends each raw case on a connection of its own, requires
+// the broker to close every one of them (rule says what the statement
+// requires) and checks after each that a bystander client is still
+// served: the broker closes the offender and nothing else.
+func (t *T) malCloseEach(rule string, cases ...malCase) {
+	b := t.malNewBystander()
+	var fails malFailures
+	batch := &malBatch{t: t}
+	for _, cs := range cases {
+		batch.raw(cs)
+		t.malStillServing(b, cs.what)
+	}
+	batch.check(&fails)
+	t.malStillServing(b, "every case")
+	fails.check(t, rule)
+}
+
 func (t *T) malStillServing(b *malBystander, after string) {
 	rule := "the broker closes only the offending connection and goes on serving its other clients (MQTT-4.8.0-1)"
 	if err := b.c.Ping(t.ctx, t.Wait()); err != nil {
@@ -365,19 +382,10 @@ var _ = Register(Spec{
 	Level: Must, Area: AreaMalformed,
 	Versions: v311,
 	Run: func(t *T) {
-		b := t.malNewBystander()
-		var fails malFailures
-		batch := &malBatch{t: t}
-		for _, cs := range []malCase{
-			{"a PUBLISH whose Remaining Length runs to a fifth byte (30 80 80 80 80 01)", []byte{0x30, 0x80, 0x80, 0x80, 0x80, 0x01}},
-			{"a PINGREQ whose Remaining Length runs to a fifth byte (C0 80 80 80 80 00)", []byte{0xc0, 0x80, 0x80, 0x80, 0x80, 0x00}},
-		} {
-			batch.raw(cs)
-			t.malStillServing(b, cs.what)
-		}
-		batch.check(&fails)
-		t.malStillServing(b, "every case")
-		fails.check(t, "the broker closes the connection on a Remaining Length longer than four bytes (MQTT-4.8.0-1)")
+		t.malCloseEach("the broker closes the connection on a Remaining Length longer than four bytes (MQTT-4.8.0-1)",
+			malCase{"a PUBLISH whose Remaining Length runs to a fifth byte (30 80 80 80 80 01)", []byte{0x30, 0x80, 0x80, 0x80, 0x80, 0x01}},
+			malCase{"a PINGREQ whose Remaining Length runs to a fifth byte (C0 80 80 80 80 00)", []byte{0xc0, 0x80, 0x80, 0x80, 0x80, 0x00}},
+		)
 	},
 })
 
@@ -387,21 +395,12 @@ var _ = Register(Spec{
 	Level: Must, Area: AreaMalformed,
 	Versions: v311,
 	Run: func(t *T) {
-		b := t.malNewBystander()
-		var fails malFailures
-		batch := &malBatch{t: t}
-		for _, cs := range []malCase{
-			{"a PUBLISH of Remaining Length 4 whose topic name claims 16 bytes (30 04 00 10 61 62)", []byte{0x30, 0x04, 0x00, 0x10, 'a', 'b'}},
-			{"a SUBSCRIBE whose topic filter claims 9 bytes where 2 remain (82 07 00 01 00 09 61 62 00)", []byte{0x82, 0x07, 0x00, 0x01, 0x00, 0x09, 'a', 'b', 0x00}},
-			{"an UNSUBSCRIBE whose topic filter claims 8 bytes where 1 remains (A2 05 00 01 00 08 61)", []byte{0xa2, 0x05, 0x00, 0x01, 0x00, 0x08, 'a'}},
-			{"a PUBACK of Remaining Length 1, too short for its packet identifier (40 01 00)", []byte{0x40, 0x01, 0x00}},
-		} {
-			batch.raw(cs)
-			t.malStillServing(b, cs.what)
-		}
-		batch.check(&fails)
-		t.malStillServing(b, "every case")
-		fails.check(t, "the broker closes the connection on a packet whose fields do not fit its Remaining Length (MQTT-4.8.0-1)")
+		t.malCloseEach("the broker closes the connection on a packet whose fields do not fit its Remaining Length (MQTT-4.8.0-1)",
+			malCase{"a PUBLISH of Remaining Length 4 whose topic name claims 16 bytes (30 04 00 10 61 62)", []byte{0x30, 0x04, 0x00, 0x10, 'a', 'b'}},
+			malCase{"a SUBSCRIBE whose topic filter claims 9 bytes where 2 remain (82 07 00 01 00 09 61 62 00)", []byte{0x82, 0x07, 0x00, 0x01, 0x00, 0x09, 'a', 'b', 0x00}},
+			malCase{"an UNSUBSCRIBE whose topic filter claims 8 bytes where 1 remains (A2 05 00 01 00 08 61)", []byte{0xa2, 0x05, 0x00, 0x01, 0x00, 0x08, 'a'}},
+			malCase{"a PUBACK of Remaining Length 1, too short for its packet identifier (40 01 00)", []byte{0x40, 0x01, 0x00}},
+		)
 	},
 })
 
@@ -411,19 +410,10 @@ var _ = Register(Spec{
 	Level: Must, Area: AreaMalformed,
 	Versions: v311,
 	Run: func(t *T) {
-		b := t.malNewBystander()
-		var fails malFailures
-		batch := &malBatch{t: t}
-		for _, cs := range []malCase{
-			{"a packet of the reserved type 0 (00 00)", []byte{0x00, 0x00}},
-			{"a packet of the reserved type 15 (F0 00)", []byte{0xf0, 0x00}},
-		} {
-			batch.raw(cs)
-			t.malStillServing(b, cs.what)
-		}
-		batch.check(&fails)
-		t.malStillServing(b, "every case")
-		fails.check(t, "the broker closes the connection on a packet of a reserved type (MQTT-4.8.0-1)")
+		t.malCloseEach("the broker closes the connection on a packet of a reserved type (MQTT-4.8.0-1)",
+			malCase{"a packet of the reserved type 0 (00 00)", []byte{0x00, 0x00}},
+			malCase{"a packet of the reserved type 15 (F0 00)", []byte{0xf0, 0x00}},
+		)
 	},
 })
 
@@ -460,20 +450,11 @@ var _ = Register(Spec{
 	Level: Must, Area: AreaMalformed,
 	Versions: v311,
 	Run: func(t *T) {
-		b := t.malNewBystander()
-		var fails malFailures
-		batch := &malBatch{t: t}
-		for _, cs := range []malCase{
-			{"a CONNACK from the client (20 02 00 00)", []byte{0x20, 0x02, 0x00, 0x00}},
-			{"a SUBACK from the client (90 03 00 01 00)", []byte{0x90, 0x03, 0x00, 0x01, 0x00}},
-			{"an UNSUBACK from the client (B0 02 00 01)", []byte{0xb0, 0x02, 0x00, 0x01}},
-			{"a PINGRESP from the client (D0 00)", []byte{0xd0, 0x00}},
-		} {
-			batch.raw(cs)
-			t.malStillServing(b, cs.what)
-		}
-		batch.check(&fails)
-		t.malStillServing(b, "every case")
-		fails.check(t, "the broker closes the connection on a packet that only a server may send: receiving it is a protocol violation (MQTT-4.8.0-1)")
+		t.malCloseEach("the broker closes the connection on a packet that only a server may send: receiving it is a protocol violation (MQTT-4.8.0-1)",
+			malCase{"a CONNACK from the client (20 02 00 00)", []byte{0x20, 0x02, 0x00, 0x00}},
+			malCase{"a SUBACK from the client (90 03 00 01 00)", []byte{0x90, 0x03, 0x00, 0x01, 0x00}},
+			malCase{"an UNSUBACK from the client (B0 02 00 01)", []byte{0xb0, 0x02, 0x00, 0x01}},
+			malCase{"a PINGRESP from the client (D0 00)", []byte{0xd0, 0x00}},
+		)
 	},
 })
