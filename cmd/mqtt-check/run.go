@@ -28,6 +28,8 @@ the embedded reference broker is started and checked (that is what
 
 Target:
   --target HOST:PORT       broker to check (repeatable: each is checked)
+  --name NAME              the target's name in reports (repeatable, in
+                           --target order; default: the address)
   --protocol 3.1.1|3.1     protocol version (default 3.1.1)
   --username U --password P   credentials sent in every CONNECT
   --tls                    connect with TLS
@@ -76,8 +78,8 @@ Examples:
 }
 
 type runFlags struct {
-	targets, focus, skip, faults stringList
-	protocol, username, password string
+	targets, names, focus, skip, faults stringList
+	protocol, username, password        string
 	tlsClientFlags
 	tlsTarget, wsURL             string
 	profile, labelFilter         string
@@ -90,6 +92,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run")
 	var f runFlags
 	fs.Var(&f.targets, "target", "broker address (repeatable)")
+	fs.Var(&f.names, "name", "target name in reports (repeatable, in --target order)")
 	fs.StringVar(&f.protocol, "protocol", "3.1.1", "3.1.1 or 3.1")
 	fs.StringVar(&f.username, "username", "", "user name")
 	fs.StringVar(&f.password, "password", "", "password")
@@ -162,8 +165,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		targets = append(targets, &conformance.Target{Name: name, Addr: emb.Addr, Version: version,
 			TLSAddr: emb.TLSAddr, TLS: nil, WebSocketURL: emb.WebSocketURL, ClientTLS: emb.ClientTLS})
 	}
-	for _, addr := range f.targets {
-		targets = append(targets, &conformance.Target{Name: addr, Addr: addr, Version: version,
+	if len(f.names) > len(f.targets) {
+		return usagef("%d --name for %d --target", len(f.names), len(f.targets))
+	}
+	for i, addr := range f.targets {
+		name := addr
+		if i < len(f.names) {
+			name = f.names[i]
+		}
+		targets = append(targets, &conformance.Target{Name: name, Addr: addr, Version: version,
 			Username: f.username, Password: f.password, TLS: tlsConf, TLSAddr: f.tlsTarget,
 			WebSocketURL: f.wsURL, ClientTLS: tlsConf})
 	}
