@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The end-to-end tests run the built binary: Ginkgo allows one suite run
@@ -150,4 +152,43 @@ func transcriptTypes(tr string) []string {
 		}
 	}
 	return out
+}
+
+// TestRunTargetStopsAnswering kills the broker in the middle of a run:
+// the run must say so once and exit 2 (could not run), not report a
+// cascade of rule failures.
+func TestRunTargetStopsAnswering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	broker := exec.CommandContext(t.Context(), binary(t), "broker", "--listen", addr, "--log-level", "error")
+	if err := broker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Process.Kill()
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatalf("broker did not listen on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.AfterFunc(4*time.Second, func() { broker.Process.Kill() })
+	code, out := runBinary(t, "run", "--target", addr, "--wait", "1s")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	if n := strings.Count(out, "TARGET STOPPED ANSWERING"); n != 1 {
+		t.Fatalf("the stop was reported %d times, want once\n%s", n, out)
+	}
 }

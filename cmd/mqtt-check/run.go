@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -232,9 +233,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "\nReports written to %s\n", f.reportDir)
 	}
+	sum := conformance.Summarize(out.Results)
+	if len(sum.Down) > 0 {
+		// The run could not finish judging the broker; failures recorded
+		// as it went away may be the crash itself, so this is "could not
+		// run", not a verdict.
+		var names []string
+		for t := range sum.Down {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("%s stopped answering during the run (%d MUST failure(s) recorded before that): the suite could not finish", strings.Join(names, ", "), len(sum.Failures))
+	}
 	if out.Failed() {
-		n := len(conformance.Summarize(out.Results).Failures)
-		return checkFailed("%d MUST statement check(s) failed", n)
+		return checkFailed("%d MUST statement check(s) failed", len(sum.Failures))
 	}
 	if len(out.Results) == 0 {
 		return errors.New("no spec ran: check --label-filter, --focus and --skip")
