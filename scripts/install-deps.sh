@@ -4,7 +4,8 @@
 # (mosquitto_pub / mosquitto_sub, real clients), chromium (the headless
 # browser the reports tests open the HTML reports in), tshark (Wireshark's
 # dissector, which must read the pcaps capture.WriteTranscript writes) and
-# tcpdump (a real loopback capture for the decode tests). `make test` calls
+# tcpdump (a real loopback capture for the decode tests) and nodejs/npm
+# (MQTT.js, a real JavaScript client, in the broker tests). `make test` calls
 # it, so a fresh machine needs nothing else. Without root or apt-get it only warns:
 # the tests that need these programs then skip, except under CI (CI=true),
 # where they fail.
