@@ -265,7 +265,7 @@ func TestFormat(t *testing.T) {
 		{"publish-long", V311, cat([]byte{0x30, 0xcb, 0x01, 0, 1, 't'}, payload200),
 			`PUBLISH qos=0 dup=0 retain=0 topic="t" payload=200B "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"...`},
 		{"connect-will", V311, findGolden(t, "3.1.1/connect/will-user-password").raw,
-			`CONNECT level=4 name="MQTT" clean=1 keepalive=30 id="cid" will{ flag=1 qos=1 retain=1 topic="w/t" payload=3B "bye"} user="u" password=2B`},
+			`CONNECT level=4 name="MQTT" clean=1 keepalive=30 id="cid" will{flag=1 qos=1 retain=1 topic="w/t" payload=3B "bye"} user="u" password=2B`},
 		{"suback", V311, []byte{0x90, 5, 0, 10, 0x01, 0x02, 0x80}, `SUBACK id=10 [0x01 0x02 0x80]`},
 		{"subscribe-v5", V5, findGolden(t, "5.0/subscribe/options-properties").raw,
 			`SUBSCRIBE id=1 ["a/+" qos=1 opts=0x2d, "b" qos=0] props{SubscriptionID=42 User="k":"v"}`},

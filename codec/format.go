@@ -122,8 +122,8 @@ func (p *Connect) appendFields(dst []byte, _ Version) []byte {
 	dst = num(dst, "keepalive", uint64(p.KeepAlive))
 	dst = qstr(dst, "id", p.ClientID)
 	if p.WillFlag || p.WillQoS != 0 || p.WillRetain {
-		dst = append(dst, " will{"...)
-		dst = flag(dst, "flag", p.WillFlag)
+		dst = append(dst, " will{flag="...)
+		dst = append(dst, "01"[b2i(p.WillFlag)])
 		dst = num(dst, "qos", uint64(p.WillQoS))
 		dst = flag(dst, "retain", p.WillRetain)
 		if p.WillFlag {
@@ -241,4 +241,11 @@ func (p *Disconnect) appendFields(dst []byte, v Version) []byte {
 func (p *Auth) appendFields(dst []byte, _ Version) []byte {
 	dst = hex8(dst, "rc", p.ReasonCode)
 	return appendProps(dst, &p.Properties)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
