@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqtt-check/mqtt-check/codec"
+	"github.com/mqtt-check/mqtt-check/internal/leakcheck"
 )
 
 var bg = context.Background()
@@ -501,7 +502,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 			t.Errorf("pending publish completed with %v", err)
 		}
 	}
-	if leaked := waitNoGoroutines("client.(*link)", 2*time.Second); leaked != "" {
+	if leaked := leakcheck.Lingering("client.(*link)", 2*time.Second); leaked != "" {
 		t.Fatalf("goroutines left after Close:\n%s", leaked)
 	}
 }

@@ -1,10 +1,7 @@
 package client
 
 import (
-	"fmt"
 	"net"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,42 +9,11 @@ import (
 	"time"
 
 	"github.com/mqtt-check/mqtt-check/codec"
+	"github.com/mqtt-check/mqtt-check/internal/leakcheck"
 )
 
 // TestMain fails the package if a client goroutine outlives the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoGoroutines("client.(*link)", 2*time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoGoroutines polls until no goroutine stack mentions fn, returning
-// the offending stacks if some remain after d.
-func waitNoGoroutines(fn string, d time.Duration) string {
-	deadline := time.Now().Add(d)
-	buf := make([]byte, 4<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		var bad []string
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, fn) {
-				bad = append(bad, g)
-			}
-		}
-		if len(bad) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(bad, "\n\n")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, "client.(*link)") }
 
 // fakeBroker is just enough of a server to exercise the client: it
 // answers CONNECT, the QoS flows, SUBSCRIBE, UNSUBSCRIBE and PINGREQ, logs

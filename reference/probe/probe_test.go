@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"regexp"
 	"runtime"
 	"strings"
@@ -16,42 +15,11 @@ import (
 	"time"
 
 	"github.com/mqtt-check/mqtt-check/codec"
+	"github.com/mqtt-check/mqtt-check/internal/leakcheck"
 )
 
 // TestMain fails the package if any reader goroutine outlives its test.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitNoGoroutines("probe.(*Conn)", 2*time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitNoGoroutines polls until no goroutine stack mentions fn, returning
-// the offending stacks if some remain after d.
-func waitNoGoroutines(fn string, d time.Duration) string {
-	deadline := time.Now().Add(d)
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		var bad []string
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, fn) {
-				bad = append(bad, g)
-			}
-		}
-		if len(bad) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(bad, "\n\n")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, "probe.(*Conn)") }
 
 // serve starts a one-connection fake broker on 127.0.0.1:0 that runs
 // script on the accepted connection, then closes it. It returns the
@@ -609,7 +577,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		c.Close()
 	}
-	if leaked := waitNoGoroutines("probe.(*Conn).readLoop", 2*time.Second); leaked != "" {
+	if leaked := leakcheck.Lingering("probe.(*Conn).readLoop", 2*time.Second); leaked != "" {
 		t.Fatalf("reader goroutines left:\n%s", leaked)
 	}
 	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before; time.Sleep(5 * time.Millisecond) {
